@@ -1,0 +1,335 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: hedge_version
+short_description: Read the version facts of a GPT-Hedge engine checkout
+description:
+  - Reads the C(VERSION) file and the C(docs_version) of C(v7_manifest.json) of a GPT-Hedge engine git checkout,
+    the commit, the exact tag at C(HEAD) and whether the work tree is dirty.
+  - With O(ref), the files are read from that git ref with C(git show <ref>:<file>) without checking anything out.
+    A ref that does not exist is reported as RV(ref_exists=false), not as a module failure.
+  - The module only reads. It returns facts and does not decide gates; assert on the returned values.
+  - Versions are compared after stripping whitespace and one leading C(v), so C(7.6) matches C(v7.6).
+version_added: 1.0.0
+author:
+  - GPT-Hedge operations
+options:
+  path:
+    description:
+      - Path of the engine checkout (a git work tree).
+    type: path
+    required: true
+  ref:
+    description:
+      - Git ref (tag, branch or commit) to read the files from instead of the work tree.
+      - When set, RV(tag) and RV(dirty) are V(null).
+    type: str
+  expected:
+    description:
+      - Expected version, for example V(v7.6). Sets RV(version_matches).
+    type: str
+  version_file:
+    description:
+      - Version file, relative to the checkout root.
+    type: str
+    default: VERSION
+  manifest_file:
+    description:
+      - Manifest file holding the docs version, relative to the checkout root.
+    type: str
+    default: v7_manifest.json
+  docs_version_key:
+    description:
+      - Key path (dotted, C(a || b) alternatives allowed) of the docs version in O(manifest_file).
+    type: str
+    default: docs_version
+  include_untracked:
+    description:
+      - Whether untracked files count as dirty (as in plain C(git status --porcelain)).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+requirements:
+  - git on the target
+notes:
+  - Git is run with optional locks disabled, so that C(git status) does not rewrite the index.
+seealso:
+  - module: gpt_hedge.activation.hedge_runtime
+'''
+
+EXAMPLES = r'''
+- name: Read the version facts of the engine checkout
+  gpt_hedge.activation.hedge_version:
+    path: /root/hedge-fund
+    expected: v7.6
+  register: hedge_version
+
+- name: Assert the checkout holds the target version and is clean
+  ansible.builtin.assert:
+    that:
+      - hedge_version.version_matches
+      - hedge_version.docs_version_matches
+      - not hedge_version.dirty
+    fail_msg: "VERSION {{ hedge_version.version }} at {{ hedge_version.commit }}, dirty: {{ hedge_version.dirty_files }}"
+
+- name: Read the version held by the previous stable tag without checking it out
+  gpt_hedge.activation.hedge_version:
+    path: /root/hedge-fund
+    ref: v7.5
+  register: rollback_version
+'''
+
+RETURN = r'''
+version:
+  description: First line of the version file (null when missing, empty, or the ref does not exist).
+  returned: always
+  type: str
+  sample: v7.6
+docs_version:
+  description: Value of O(docs_version_key) in the manifest (null when absent or unreadable).
+  returned: always
+  type: str
+  sample: v7.6
+manifest_error:
+  description: Why the manifest could not be read (V(missing), V(malformed JSON ...)), else null.
+  returned: always
+  type: str
+commit:
+  description: Full sha of O(ref) (peeled to a commit) or of C(HEAD); null when the ref does not exist.
+  returned: always
+  type: str
+  sample: 3f1c2a9e0b8d4c7f6a5e4d3c2b1a09f8e7d6c5b4
+ref:
+  description: The ref that was read, null for the work tree.
+  returned: always
+  type: str
+ref_exists:
+  description: Whether O(ref) resolves to a commit (true in work-tree mode).
+  returned: always
+  type: bool
+tag:
+  description: Exact tag at C(HEAD) (O(expected) preferred when several tags point at it); null with O(ref) or when none.
+  returned: always
+  type: str
+  sample: v7.6
+tags:
+  description: All tags pointing at C(HEAD) (empty with O(ref)).
+  returned: always
+  type: list
+  elements: str
+expected:
+  description: The O(expected) value.
+  returned: always
+  type: str
+version_matches:
+  description: Whether RV(version) equals O(expected); null when O(expected) is not given.
+  returned: always
+  type: bool
+docs_version_matches:
+  description: Whether RV(docs_version) equals RV(version); null when either is missing.
+  returned: always
+  type: bool
+dirty:
+  description: Whether C(git status --porcelain) is non-empty; null with O(ref).
+  returned: always
+  type: bool
+dirty_count:
+  description: Number of C(git status --porcelain) entries; null with O(ref).
+  returned: always
+  type: int
+dirty_files:
+  description: Paths from C(git status --porcelain), at most 20.
+  returned: always
+  type: list
+  elements: str
+  sample: [config/risk_limits.json]
+'''
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
+    get_path,
+    validate_path,
+)
+
+DIRTY_FILES_CAP = 20
+
+
+def normalize_version(value):
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text[:1] in ('v', 'V'):
+        text = text[1:]
+    return text
+
+
+def first_line(text):
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line
+    return None
+
+
+class GitReader(object):
+    def __init__(self, module, path):
+        self.module = module
+        self.path = path
+        self.git = module.get_bin_path('git', required=True)
+        self.env = {'GIT_OPTIONAL_LOCKS': '0', 'LC_ALL': 'C', 'GIT_TERMINAL_PROMPT': '0'}
+
+    def run(self, *args):
+        return self.module.run_command([self.git, '--no-optional-locks'] + list(args), cwd=self.path,
+                                       environ_update=self.env, check_rc=False)
+
+    def resolve(self, ref):
+        rc, out, dummy = self.run('rev-parse', '--verify', '--quiet', '%s^{commit}' % ref)
+        return out.strip() if rc == 0 and out.strip() else None
+
+    def show(self, ref, filename):
+        rc, out, dummy = self.run('show', '%s:%s' % (ref, filename))
+        return out if rc == 0 else None
+
+
+def read_worktree_file(root, filename):
+    path = os.path.join(root, filename)
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+
+
+def docs_version_from(text, key):
+    if text is None:
+        return None, 'missing'
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, 'malformed JSON: %s' % exc
+    if not isinstance(data, dict):
+        return None, 'not a JSON object'
+    value = get_path(data, key)
+    if value is None or isinstance(value, (dict, list)):
+        return None, None
+    return str(value), None
+
+
+def parse_porcelain(text):
+    files = []
+    for line in text.splitlines():
+        if len(line) < 4:
+            continue
+        entry = line[3:]
+        if ' -> ' in entry:
+            entry = entry.split(' -> ', 1)[1]
+        if entry.startswith('"') and entry.endswith('"'):
+            entry = entry[1:-1]
+        files.append(entry)
+    return files
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            ref=dict(type='str'),
+            expected=dict(type='str'),
+            version_file=dict(type='str', default='VERSION'),
+            manifest_file=dict(type='str', default='v7_manifest.json'),
+            docs_version_key=dict(type='str', default='docs_version', no_log=False),
+            include_untracked=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params['path']
+    ref = params['ref'] or None
+    try:
+        validate_path(params['docs_version_key'])
+    except ValueError as exc:
+        module.fail_json(msg='docs_version_key: %s' % exc)
+    if ref is not None and (ref.startswith('-') or any(c.isspace() for c in ref)):
+        module.fail_json(msg='ref %r is not a valid git ref' % ref)
+    if not os.path.isdir(path):
+        module.fail_json(msg='path %s does not exist or is not a directory' % path)
+
+    git = GitReader(module, path)
+    rc, out, err = git.run('rev-parse', '--is-inside-work-tree')
+    if rc != 0 or out.strip() != 'true':
+        detail = first_line(err or '') or 'not a git work tree'
+        module.fail_json(msg='path %s is not a git checkout: %s' % (path, detail))
+    rc, top, dummy = git.run('rev-parse', '--show-toplevel')
+    root = top.strip() if rc == 0 and top.strip() else path
+
+    result = dict(changed=False, ref=ref, expected=params['expected'], version=None, docs_version=None,
+                  manifest_error=None, commit=None, ref_exists=True, tag=None, tags=[],
+                  dirty=None, dirty_count=None, dirty_files=[])
+
+    if ref is not None:
+        commit = git.resolve(ref)
+        result['commit'] = commit
+        result['ref_exists'] = commit is not None
+        if commit is not None:
+            text = git.show(commit, params['version_file'])
+            result['version'] = first_line(text) if text is not None else None
+            manifest = git.show(commit, params['manifest_file'])
+            result['docs_version'], result['manifest_error'] = docs_version_from(manifest, params['docs_version_key'])
+        else:
+            result['manifest_error'] = 'ref %s does not exist' % ref
+    else:
+        result['commit'] = git.resolve('HEAD')
+        text = read_worktree_file(root, params['version_file'])
+        result['version'] = first_line(text) if text is not None else None
+        manifest = read_worktree_file(root, params['manifest_file'])
+        result['docs_version'], result['manifest_error'] = docs_version_from(manifest, params['docs_version_key'])
+        if result['commit'] is not None:
+            rc, out, dummy = git.run('tag', '--points-at', 'HEAD', '--sort=-v:refname')
+            tags = [t.strip() for t in out.splitlines() if t.strip()] if rc == 0 else []
+            result['tags'] = tags
+            if tags:
+                wanted = normalize_version(params['expected']) if params['expected'] else None
+                preferred = [t for t in tags if wanted is not None and normalize_version(t) == wanted]
+                result['tag'] = (preferred or tags)[0]
+        status_args = ['status', '--porcelain']
+        if not params['include_untracked']:
+            status_args.append('--untracked-files=no')
+        rc, out, err = git.run(*status_args)
+        if rc != 0:
+            module.fail_json(msg='git status failed in %s: %s' % (path, first_line(err or '') or rc))
+        files = parse_porcelain(out)
+        result['dirty'] = bool(files)
+        result['dirty_count'] = len(files)
+        result['dirty_files'] = files[:DIRTY_FILES_CAP]
+
+    if params['expected']:
+        result['version_matches'] = (result['version'] is not None
+                                     and normalize_version(result['version']) == normalize_version(params['expected']))
+    else:
+        result['version_matches'] = None
+    if result['version'] is not None and result['docs_version'] is not None:
+        result['docs_version_matches'] = normalize_version(result['docs_version']) == normalize_version(result['version'])
+    else:
+        result['docs_version_matches'] = None
+
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

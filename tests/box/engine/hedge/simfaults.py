@@ -1,0 +1,110 @@
+"""Fault switches of the simulated GPT-Hedge engine.
+
+Where the switches live
+-----------------------
+The faults directory is found, in this order:
+
+1. env ``HEDGE_SIM_FAULTS_DIR``;
+2. ``<sys.prefix>/hedge-sim.json`` -> ``{"faults_dir": "..."}``. ``sys.prefix``
+   is the box's venv, so the engine processes and ``make pretag-*`` (run with
+   the venv's python) find it without any environment plumbing;
+3. neither -> no faults.
+
+The file ``<faults_dir>/<VERSION>`` (e.g. ``faults/v7.6``) lists the active
+fault names, one per line; ``#`` starts a comment. The engine re-reads it every
+loop (the dashboard on every request), so faults can be toggled on a live box.
+Faults keyed by a version only act while that version is checked out.
+
+What each fault does
+--------------------
+=======================  ==============================================================
+fault                    behaviour
+=======================  ==============================================================
+``crash_at_boot``        executor raises before the boot line: traceback on stderr,
+                         exit status 1 (supervisor: BACKOFF -> FATAL, ``restart`` errors)
+``no_boot_line``         executor skips the ``Engine version: ...`` line, otherwise normal
+``no_publish``           executor prints the boot line, then writes nothing and prints
+                         no ``state_publish`` lines; sync_state stops writing too
+``stale_timestamps``     every timestamp written (all surfaces, all forms, nav_state
+                         too) is 3600 s in the past; ``nav_age_s`` >= 3600
+``malformed_json``       ``nav.json`` and ``risk_snapshot.json`` are written as truncated,
+                         invalid JSON (still atomically); sync_state keeps its last NAV
+``wrong_engine_version`` ``engine_metadata.json`` reports ``v7.4`` (both shapes); the boot
+                         line still shows the real VERSION
+``nav_jump``             ``risk_snapshot.anomalies.nav_jump`` true, ``nav_jump_pct`` 12.5
+                         (a v7.5 writer gains an ``anomalies`` block for this)
+``dd_flap``              ``anomalies.dd_flap`` true; ``dd_state`` (risk_snapshot and
+                         nav_state) alternates DRAWDOWN / RECOVERY every loop
+``router_degraded``      router global quality 0.3; BTCUSDT 0.35 and ETHUSDT 0.42
+                         per-symbol (v7.5 shape: ``global.quality_score`` and
+                         ``router_health_score`` 0.3)
+``router_idle``          ``diagnostics...liveness.idle_router`` true and router global
+                         ``idle`` true
+``exit_coverage_low``    ``tp_sl_coverage_pct`` 0.6, ``underwater_without_tp_sl_count`` 2,
+                         ``mismatch_breakdown.missing_tp_sl_entries`` 3 (v7.6)
+``publish_errors``       every loop also prints ``state_publish ERROR write failed: ...``
+                         to stdout
+``error_log``            every loop writes ``ERROR ...`` to stderr
+``dashboard_down``       dashboard ``/healthz`` answers 503 ``unavailable``
+``pretag_fail``          the engine's pytest suite (``make pretag-<VERSION>``) fails
+=======================  ==============================================================
+"""
+import json
+import os
+import sys
+
+FAULTS = (
+    "crash_at_boot",
+    "no_boot_line",
+    "no_publish",
+    "stale_timestamps",
+    "malformed_json",
+    "wrong_engine_version",
+    "nav_jump",
+    "dd_flap",
+    "router_degraded",
+    "router_idle",
+    "exit_coverage_low",
+    "publish_errors",
+    "error_log",
+    "dashboard_down",
+    "pretag_fail",
+)
+
+POINTER_FILE = "hedge-sim.json"
+ENV_FAULTS_DIR = "HEDGE_SIM_FAULTS_DIR"
+
+
+def faults_dir():
+    """Return the faults directory, or None when no fault switches exist."""
+    env = os.environ.get(ENV_FAULTS_DIR)
+    if env:
+        return env
+    pointer = os.path.join(sys.prefix, POINTER_FILE)
+    try:
+        with open(pointer, encoding="utf-8") as fh:
+            return json.load(fh).get("faults_dir") or None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def parse_faults(text):
+    """Parse a faults file: one name per line, ``#`` comments, blanks ignored."""
+    names = set()
+    for line in text.splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            names.add(name)
+    return names
+
+
+def active_faults(version, directory=None):
+    """Return the set of fault names active for ``version`` (re-read each call)."""
+    directory = directory or faults_dir()
+    if not directory or not version:
+        return set()
+    try:
+        with open(os.path.join(directory, version), encoding="utf-8") as fh:
+            return parse_faults(fh.read())
+    except OSError:
+        return set()

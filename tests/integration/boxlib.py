@@ -1,0 +1,138 @@
+"""Helpers for integration tests: simulated boxes on the controller (tests/box)
+and an ansible-runner wrapper that runs the project's playbooks against them."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ansible_runner
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL_BOX = REPO / "tests" / "box" / "install_box.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Box:
+    """A simulated runtime box installed under a prefix (tests/box)."""
+
+    prefix: Path
+    port: int
+    info: dict = field(default_factory=dict)
+
+    @property
+    def checkout(self) -> Path:
+        return Path(self.info["checkout"])
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.info["state_dir"])
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.checkout), *args],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+    def version_file(self) -> str:
+        return (self.checkout / "VERSION").read_text().strip()
+
+    def status(self) -> dict[str, tuple[str, str]]:
+        """program -> (state, pid) from supervisorctl status."""
+        out = subprocess.run(
+            [self.info["supervisorctl"], "-c", self.info["supervisor_conf"], "status"],
+            capture_output=True, text=True,
+        ).stdout
+        result = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and ":" in parts[0]:
+                pid = parts[3].rstrip(",") if len(parts) > 3 and parts[2] == "pid" else ""
+                result[parts[0].split(":", 1)[1]] = (parts[1], pid)
+        return result
+
+    def engine_metadata(self) -> dict:
+        return json.loads((self.state_dir / "engine_metadata.json").read_text())
+
+    def healthz(self) -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as resp:
+                return resp.status
+        except OSError:
+            return -1
+
+    def snapshot(self) -> dict:
+        """What must not change when a gate refuses a run."""
+        return {
+            "head": self.head(),
+            "porcelain": self.git("status", "--porcelain"),
+            "version": self.version_file(),
+            "status": self.status(),
+        }
+
+    def cli(self, *args: str) -> None:
+        subprocess.run([sys.executable, str(INSTALL_BOX), *args, "--prefix", str(self.prefix)], check=True)
+
+    def set_fault(self, version: str, *names: str) -> None:
+        self.cli("set-fault", version, *names)
+
+    def clear_faults(self) -> None:
+        self.cli("clear-faults")
+
+
+def install_box(prefix: Path, *extra: str) -> Box:
+    port = free_port()
+    subprocess.run(
+        [sys.executable, str(INSTALL_BOX), "install", "--prefix", str(prefix), "--port", str(port), *extra],
+        check=True,
+    )
+    box = Box(prefix=prefix, port=port)
+    box.info = json.loads((prefix / "box.json").read_text())
+    return box
+
+
+def stop_box(box: Box) -> None:
+    subprocess.run([sys.executable, str(INSTALL_BOX), "stop", "--prefix", str(box.prefix)], check=False)
+
+
+@dataclass
+class Run:
+    rc: int
+    stdout: str
+    stats: dict
+
+
+def run_playbook(box: Box, playbook: str, tmp_path: Path, **extravars) -> Run:
+    """Run a playbook of the project through ansible-runner against `box`."""
+    private = tmp_path / f"runner-{len(list(tmp_path.glob('runner-*')))}"
+    private.mkdir()
+    result = ansible_runner.run(
+        private_data_dir=str(private),
+        project_dir=str(REPO),
+        playbook=playbook,
+        inventory=str(REPO / "inventories" / "local" / "hosts.yml"),
+        extravars=extravars,
+        envvars={
+            "HEDGE_BOX_PREFIX": str(box.prefix),
+            "HEDGE_BOX_PORT": str(box.port),
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+        },
+        quiet=True,
+    )
+    stdout = result.stdout.read()
+    (private / "stdout.txt").write_text(stdout)
+    return Run(rc=result.rc, stdout=stdout, stats=result.stats or {})

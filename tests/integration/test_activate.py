@@ -1,0 +1,81 @@
+"""activate.yml against fresh local boxes: the success path, idempotence and
+every preflight gate's failing case (the live box must be left as it was)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from boxlib import run_playbook
+
+PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
+
+
+def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
+    before = fresh_box.status()
+    assert fresh_box.version_file() == "v7.5"
+
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+
+    assert run.rc == 0, run.stdout[-3000:]
+    assert fresh_box.git("describe", "--tags", "--exact-match") == "v7.6"
+    assert fresh_box.version_file() == "v7.6"
+    after = fresh_box.status()
+    assert {p: after[p][0] for p in PROGRAMS} == {p: "RUNNING" for p in PROGRAMS}
+    assert after["hedge-executor"][1] != before["hedge-executor"][1], "executor was not restarted"
+    meta = fresh_box.engine_metadata()
+    assert meta.get("engine_version", meta.get("version")) == "v7.6"
+    assert abs(time.time() - float(meta["updated_ts"])) < 120
+    assert fresh_box.healthz() == 200
+    for gate in ("input.version", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
+                 "preflight.sanity", "deploy.clean_checkout", "deploy.checkout", "restart.programs_running",
+                 "verify.boot_line", "verify.error_log", "verify.state_publish", "verify.surfaces_fresh",
+                 "verify.engine_version", "verify.dashboard_healthz", "verify.runtime_sanity"):
+        assert f"GATE {gate} passed" in run.stdout, gate
+    assert "GATE preflight.ci_status NOT CHECKED" in run.stdout
+    assert "all gates passed" in run.stdout
+
+    # A second activation of the live version changes nothing and restarts nothing.
+    again = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert again.rc == 0, again.stdout[-3000:]
+    assert again.stats["changed"].get("localbox", 0) == 0, again.stats
+    assert fresh_box.status() == after
+    assert "no restart needed" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("version", "prepare", "gate", "reason"),
+    [
+        ("v7.9", None, "preflight.tag_exists", "tag v7.9 not found"),
+        ("v7.7", None, "preflight.version_file", "expected v7.7"),
+        ("v7.6", "pretag_fail", "preflight.pretag", "make pretag-v7.6 exited"),
+        ("v7.6", "dirty", "deploy.clean_checkout", "has local changes"),
+        ("7.6", None, "input.version", "invalid version"),
+        ("v7.6; rm -rf /", None, "input.version", "invalid version"),
+        ("", None, "input.version", "no version given"),
+    ],
+    ids=["missing-tag", "version-mismatch", "pretag-fails", "dirty-checkout", "no-v-prefix", "injection", "empty"],
+)
+def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, prepare, gate, reason):
+    dirty_file = shared_box.checkout / "hedge" / "dashboard.py"
+    if prepare == "pretag_fail":
+        shared_box.set_fault("v7.6", "pretag_fail")
+    elif prepare == "dirty":
+        dirty_file.write_text(dirty_file.read_text() + "# local hotfix\n")
+    before = shared_box.snapshot()
+    try:
+        run = run_playbook(shared_box, "activate.yml", tmp_path, version=version)
+        after = shared_box.snapshot()
+    finally:
+        if prepare == "pretag_fail":
+            shared_box.clear_faults()
+        elif prepare == "dirty":
+            shared_box.git("checkout", "--", "hedge/dashboard.py")
+
+    assert run.rc != 0
+    failed = [line for line in run.stdout.splitlines() if f"GATE {gate} FAILED" in line]
+    assert failed, run.stdout[-3000:]
+    assert reason in failed[0]
+    assert after == before
+    assert before["version"] == "v7.5"
+    assert all(state == "RUNNING" for state, _pid in after["status"].values())
