@@ -291,7 +291,7 @@ def scan_logs(path, err_path=None, offset=0, err_offset=0, expected_version=None
         'present': out_reader.present,
         'err_present': err_reader.present if err_reader else None,
         'out_size': out_reader.size if out_reader.present else 0,
-        'err_size': (err_reader.size if err_reader.present else 0) if err_reader else None,
+        'err_size': (err_reader.size if err_reader.present else 0) if err_reader else 0,
         'expected_version': expected_version,
         'boot_line_found': scan.boot_found,
         'boot_line': scan.boot_line,
@@ -320,5 +320,5 @@ def record_offsets(path, err_path=None, clock=time.time):
         'present': out_size is not None,
         'err_present': (err_size is not None) if err_path else None,
         'out_size': out_size or 0,
-        'err_size': (err_size or 0) if err_path else None,
+        'err_size': err_size or 0,
     }

@@ -209,13 +209,13 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
             return done('no_timestamp', 'none of %s present' % ', '.join(surface['keys']))
         return done('no_timestamp', 'no freshness key configured')
     if ts is None:
-        return done('no_timestamp', 'unreadable timestamp %r (key %s)' % (raw, key))
+        return done('no_timestamp', 'unreadable timestamp %s (key %s)' % (repr(raw)[:80], key))
     if age > limit:
-        return done('stale', 'age %s s > %s s (key %s)' % (_fmt(fact['age_s']), _fmt(limit), key))
+        return done('stale', 'age %.1f s > %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
     if not_updated:
         return done('not_updated', 'timestamp %s older than newer_than %s - 1 s (key %s)'
                     % (_fmt(round(ts, 3)), _fmt(round(float(newer_than), 3)), key))
-    return done('ok', 'age %s s <= %s s (key %s)' % (_fmt(fact['age_s']), _fmt(limit), key))
+    return done('ok', 'age %.1f s <= %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
 
 
 def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None):

@@ -150,12 +150,18 @@ dirty_count:
   description: Number of C(git status --porcelain) entries; null with O(ref).
   returned: always
   type: int
+dirty_tracked:
+  description: Whether any C(git status --porcelain) entry is a tracked change (not an untracked C(??) entry); null with O(ref).
+  returned: always
+  type: bool
 dirty_files:
-  description: Paths from C(git status --porcelain), at most 20.
+  description:
+    - C(git status --porcelain) lines (two status letters, a space, the path), at most 20.
+      Tracked changes come before untracked (C(?? )) entries.
   returned: always
   type: list
   elements: str
-  sample: [config/risk_limits.json]
+  sample: [" M config/risk_limits.json", "?? notes.txt"]
 '''
 
 import json
@@ -232,17 +238,11 @@ def docs_version_from(text, key):
 
 
 def parse_porcelain(text):
-    files = []
-    for line in text.splitlines():
-        if len(line) < 4:
-            continue
-        entry = line[3:]
-        if ' -> ' in entry:
-            entry = entry.split(' -> ', 1)[1]
-        if entry.startswith('"') and entry.endswith('"'):
-            entry = entry[1:-1]
-        files.append(entry)
-    return files
+    """Non-empty ``git status --porcelain`` lines ("XY path"), tracked changes first."""
+    lines = [line for line in text.splitlines() if len(line) >= 4]
+    tracked = [line for line in lines if not line.startswith('??')]
+    untracked = [line for line in lines if line.startswith('??')]
+    return tracked + untracked, bool(tracked)
 
 
 def main():
@@ -280,7 +280,7 @@ def main():
 
     result = dict(changed=False, ref=ref, expected=params['expected'], version=None, docs_version=None,
                   manifest_error=None, commit=None, ref_exists=True, tag=None, tags=[],
-                  dirty=None, dirty_count=None, dirty_files=[])
+                  dirty=None, dirty_tracked=None, dirty_count=None, dirty_files=[])
 
     if ref is not None:
         commit = git.resolve(ref)
@@ -313,8 +313,9 @@ def main():
         rc, out, err = git.run(*status_args)
         if rc != 0:
             module.fail_json(msg='git status failed in %s: %s' % (path, first_line(err or '') or rc))
-        files = parse_porcelain(out)
+        files, tracked = parse_porcelain(out)
         result['dirty'] = bool(files)
+        result['dirty_tracked'] = tracked
         result['dirty_count'] = len(files)
         result['dirty_files'] = files[:DIRTY_FILES_CAP]
 

@@ -454,8 +454,8 @@ def _parser():
     ins.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     ins.add_argument("--loop-interval", type=float, default=1.0, help="engine loop seconds (default 1.0)")
     ins.add_argument("--intel-interval", type=float, default=300.0, help="intel surfaces seconds (default 300)")
-    for role in ROLES:
-        ins.add_argument("--%s-program-name" % role.replace("_", "-"), dest="%s_name" % role,
+    for role, opt in (("executor", "executor"), ("dashboard", "dashboard"), ("sync_state", "sync")):
+        ins.add_argument("--%s-program-name" % opt, dest="%s_name" % role, metavar="NAME",
                          default=DEFAULT_PROGRAMS[role], help="default %s" % DEFAULT_PROGRAMS[role])
     ins.add_argument("--executor-log-layout", choices=("split", "combined"), default="split",
                      help="split: <log-dir>/hedge-executor.{out,err}.log; combined: <log-dir>/supervisor/<program>.log")

@@ -13,6 +13,10 @@ from pathlib import Path
 import ansible_runner
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "collections"))
+
+# The collection's own timestamp parser (every form of the contract).
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import parse_timestamp  # noqa: E402,F401
 INSTALL_BOX = REPO / "tests" / "box" / "install_box.py"
 
 

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from boxlib import parse_timestamp
+
 from boxlib import run_playbook
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
@@ -25,7 +27,7 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
     assert after["hedge-executor"][1] != before["hedge-executor"][1], "executor was not restarted"
     meta = fresh_box.engine_metadata()
     assert meta.get("engine_version", meta.get("version")) == "v7.6"
-    assert abs(time.time() - float(meta["updated_ts"])) < 120
+    assert abs(time.time() - parse_timestamp(meta["updated_ts"])) < 120
     assert fresh_box.healthz() == 200
     for gate in ("input.version", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
                  "preflight.sanity", "deploy.clean_checkout", "deploy.checkout", "restart.programs_running",

@@ -8,7 +8,9 @@
 """
 import json
 import os
+import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 
 STATE_DIR = os.path.join("logs", "state")
@@ -26,12 +28,55 @@ def atomic_write_text(path, text):
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        _record_write(path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+def _record_write(path):
+    """Note (inode, mtime_ns, size) of the file the engine just wrote in the
+    write ledger ``logs/.engine_writes/<name>`` (outside ``logs/state``), so a
+    test can prove that every file in the state dir was written by the engine
+    and by nothing else (see ``engine_writes_check``)."""
+    st = os.stat(path)
+    ledger_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), ".engine_writes")
+    os.makedirs(ledger_dir, exist_ok=True)
+    entry = os.path.join(ledger_dir, os.path.basename(path))
+    tmp = entry + ".%d.tmp" % os.getpid()
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("%d %d %d\n" % (st.st_ino, st.st_mtime_ns, st.st_size))
+    os.replace(tmp, entry)
+
+
+def engine_writes_check(state_dir, attempts=20):
+    """Return the files in ``state_dir`` whose (inode, mtime, size) is not
+    the engine's last recorded write: [] means the engine wrote every file.
+    Retries a few times, since the engine may be mid-write."""
+    ledger_dir = os.path.join(os.path.dirname(os.path.abspath(state_dir)), ".engine_writes")
+    bad = []
+    for _ in range(attempts):
+        bad = []
+        for name in sorted(os.listdir(state_dir)):
+            path = os.path.join(state_dir, name)
+            if name.startswith(".") and name.endswith(".tmp"):
+                continue  # the engine's own temp file, mid-write
+            try:
+                st = os.stat(path)
+                with open(os.path.join(ledger_dir, name), encoding="utf-8") as fh:
+                    recorded = tuple(int(x) for x in fh.read().split())
+            except (OSError, ValueError):
+                bad.append(name)
+                continue
+            if recorded != (st.st_ino, st.st_mtime_ns, st.st_size):
+                bad.append(name)
+        if not bad:
+            return []
+        time.sleep(0.05)  # back off: the engine may be between rename and ledger update
+    return bad
 
 
 def atomic_write_json(path, obj):
@@ -100,3 +145,11 @@ def parse_ts(value):
     if isinstance(value, (int, float)):
         return value / 1000.0 if value > 1e12 else float(value)
     return None
+
+
+if __name__ == "__main__":
+    # python3 hedge/statefiles.py logs/state: exit 1 and name the files that
+    # the engine did not write (or that were changed after it wrote them).
+    unexpected = engine_writes_check(sys.argv[1] if len(sys.argv) > 1 else STATE_DIR)
+    print("\n".join(unexpected) if unexpected else "all state files written by the engine")
+    sys.exit(1 if unexpected else 0)

@@ -1,0 +1,45 @@
+"""After `activate.yml -e version=v7.6` on a v7.5 box (and an idempotent second run)."""
+import boxcheck
+
+
+def test_checkout_is_at_v76(host):
+    assert boxcheck.version_file(host) == "v7.6"
+    assert boxcheck.checked_out_tag(host) == "v7.6"
+    assert host.run(f"git -C {boxcheck.CHECKOUT} status --porcelain").stdout == ""
+
+
+def test_every_program_running(host):
+    assert {name: st for name, (st, _pid) in boxcheck.programs(host).items()} == {
+        name: "RUNNING" for name in boxcheck.PROGRAMS
+    }
+
+
+def test_engine_metadata_reports_v76(host):
+    assert boxcheck.engine_version(host) == "v7.6"
+
+
+def test_boot_line_in_executor_log(host):
+    log = host.file("/var/log/hedge-executor.out.log").content_string
+    assert log.rstrip().count("Engine version: v7.6") >= 1
+    assert log.rindex("Engine version: v7.6") > log.rindex("Engine version: v7.5")
+
+
+def test_every_surface_fresh(host):
+    ages = boxcheck.surface_ages(host)
+    for spec in boxcheck.DEFAULT_SURFACES:
+        limit = 120 if spec["cadence"] == "loop" else 900
+        age = ages[spec["name"]]
+        assert age is not None, spec["name"]
+        assert -5 < age <= limit, (spec["name"], age)
+
+
+def test_healthz_answers_200(host):
+    assert boxcheck.healthz(host) == "200"
+
+
+def test_state_dir_written_only_by_the_engine(host):
+    assert boxcheck.foreign_state_writes(host) == []
+
+
+def test_no_preflight_scratch_left(host):
+    assert not host.file("/var/tmp/gpt-hedge-preflight/v7.6").exists

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.gpt_hedge.activation.plugins.module_utils import hedge_json
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
+    anomaly_facts,
+    build_runtime,
+    check_dd_flap,
+    check_exit_coverage,
+    check_nav_jump,
+    check_router_quality,
+    dd_facts,
+    engine_version_facts,
+    fraction,
+    router_facts,
+    run_checks,
+    to_flag,
+)
+
+from hedge_test_support import NOW, v75_payloads, v76_payloads
+
+LOGICAL = {
+    'nav': 'nav.json', 'nav_state': 'nav_state.json', 'kpis': 'kpis_v7.json', 'diagnostics': 'diagnostics.json',
+    'risk_snapshot': 'risk_snapshot.json', 'router_health': 'router_health.json',
+    'engine_metadata': 'engine_metadata.json', 'factor_diagnostics': 'factor_diagnostics.json',
+}
+
+
+def docs_from(payloads):
+    return dict((logical, payloads.get(name)) for logical, name in LOGICAL.items())
+
+
+@pytest.mark.parametrize('value, expected', [
+    (True, True), (False, False), (None, None), (1, True), (0, False), ('true', True), ('no', False),
+    ({'active': True}, True), ({'triggered': False}, False), ({'pct': 3}, None), ([], False), (['x'], True),
+])
+def test_to_flag(value, expected):
+    assert to_flag(value) is expected
+
+
+@pytest.mark.parametrize('value, expected', [(0.9, 0.9), (90, 0.9), ('85%', 0.85), (1, 1.0), (None, None),
+                                             ('x', None), (True, None)])
+def test_fraction(value, expected):
+    assert fraction(value) == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_engine_version_shapes():
+    assert engine_version_facts({'version': 'v7.5', 'started_ts': 1}) == ('v7.5', 'version')
+    assert engine_version_facts({'engine_version': 'v7.6', 'version': 'x'}) == ('v7.6', 'engine_version')
+    assert engine_version_facts({}) == (None, None)
+    assert engine_version_facts(None) == (None, None)
+
+
+def test_dd_facts_prefers_nav_state():
+    assert dd_facts({'dd_state': {'state': 'RECOVERY'}, 'drawdown': {'dd_pct': 2}}, {'dd_state': 'NORMAL'}) == \
+        {'dd_state': 'RECOVERY', 'dd_pct': 2.0}
+    assert dd_facts(None, None, {'portfolio': {'dd_pct': 4.5}}) == {'dd_state': None, 'dd_pct': 4.5}
+
+
+def test_router_facts_averages_per_symbol_when_global_lacks_metrics():
+    rh = {'router_health': {'global': {'quality_score': 0.7},
+                            'per_symbol': {'A': {'quality_score': 0.3, 'avg_slippage_bps': 2, 'avg_latency_ms': 100},
+                                           'B': {'quality_score': 0.9, 'avg_slippage_bps': 4, 'avg_latency_ms': 300}}}}
+    facts = router_facts(rh, None, 0.5)
+    assert facts == {'quality': 0.7, 'symbols_tracked': 2, 'avg_slippage_bps': 3.0, 'avg_latency_ms': 200.0,
+                     'idle': None, 'degraded_symbols': ['A']}
+
+
+def test_anomaly_facts_absent_block():
+    assert anomaly_facts({'risk_mode': 'NORMAL'}) is None
+    assert anomaly_facts(None) is None
+
+
+@pytest.mark.parametrize('use_jmespath', [True, False])
+def test_build_runtime_and_checks_both_resolvers(monkeypatch, use_jmespath):
+    if not use_jmespath:
+        monkeypatch.setattr(hedge_json, 'HAS_JMESPATH', False)
+    elif not hedge_json.HAS_JMESPATH:
+        pytest.skip('jmespath is not installed')
+    rt76 = build_runtime(docs_from(v76_payloads()), now=NOW)
+    rt75 = build_runtime(docs_from(v75_payloads()), now=NOW)
+    assert rt76['nav'] == 10234.56 and rt76['engine_version'] == 'v7.6'
+    assert rt75['engine_version_key'] == 'version'
+    assert rt75['router']['quality'] == 0.77
+    assert rt75['factor_weights'] == {'momentum': 0.4, 'carry': 0.35, 'value': 0.25}
+    checks, failed, unchecked = run_checks(rt76, expected_version='v7.6')
+    assert failed == [] and unchecked == []
+    checks, failed, unchecked = run_checks(rt75, expected_version='v7.6')
+    assert failed == ['engine_version']
+    assert unchecked == ['nav_jump', 'dd_flap']
+
+
+def test_incident_hooks_are_separately_usable():
+    runtime = {'anomalies': {'nav_jump': True, 'nav_jump_pct': 14.2, 'dd_flap': False}, 'dd_state': 'DRAWDOWN',
+               'router': {'quality': 0.31, 'degraded_symbols': ['ETHUSDT']},
+               'exit': {'coverage': 0.5, 'open_positions': 4}}
+    assert check_nav_jump(runtime) == {'ok': False, 'value': True, 'threshold': False,
+                                       'reason': 'nav_jump anomaly active (14.2 %)'}
+    assert check_dd_flap(runtime)['ok'] is True
+    router = check_router_quality(runtime, 0.5)
+    assert router['ok'] is False and router['reason'] == 'router quality 0.31 < 0.5 (degraded: ETHUSDT)'
+    cov = check_exit_coverage(runtime, 90)
+    assert cov['ok'] is False and cov['reason'] == 'exit coverage 50.0 % < 90.0 %'
