@@ -11,11 +11,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 # pylint: disable=wrong-import-position
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import first_present  # noqa: E402
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import DEFAULT_SURFACES  # noqa: E402
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import parse_timestamp  # noqa: E402
+from boxlib import gate_failure  # noqa: E402,F401  (shared with the integration tests)
 
 CHECKOUT = "/root/hedge-fund"
 STATE_DIR = CHECKOUT + "/logs/state"
@@ -95,6 +97,6 @@ def run_playbook(playbook: str, *args: str) -> subprocess.CompletedProcess:
     molecule's inventory of this scenario."""
     return subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook, *args],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )

@@ -310,6 +310,9 @@ def install(box, force=False, start=True, timeout=60.0, log=print):
     make_origin.build_origin(box["origin"], box["bad_version_tag"])
     log("install_box: checkout %s at %s" % (box["checkout"], INITIAL_TAG))
     _run(["git", "clone", "-q", box["origin"], box["checkout"]])
+    # A file:// URL, as ansible.builtin.git would rewrite a bare path to: the
+    # automation must not have to change the live checkout's remote.
+    _run(["git", "-C", box["checkout"], "remote", "set-url", "origin", "file://" + box["origin"]])
     _run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", INITIAL_TAG], cwd=box["checkout"])
     log("install_box: venv %s" % box["venv"])
     _run([box["python"], "-m", "venv"] + (["--system-site-packages"] if box["system_site_packages"] else [])

@@ -140,3 +140,12 @@ def run_playbook(box: Box, playbook: str, tmp_path: Path, **extravars) -> Run:
     stdout = result.stdout.read()
     (private / "stdout.txt").write_text(stdout)
     return Run(rc=result.rc, stdout=stdout, stats=result.stats or {})
+
+
+def gate_failure(output: str, gate: str) -> str:
+    """The one-line reason of `GATE <gate> FAILED: ...` in an ansible-playbook
+    output (the display may wrap it: whitespace is folded first)."""
+    folded = " ".join(output.split())
+    marker = f"GATE {gate} FAILED: "
+    start = folded.find(marker)
+    return "" if start < 0 else folded[start:start + 400]

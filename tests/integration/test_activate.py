@@ -6,9 +6,7 @@ import time
 
 import pytest
 
-from boxlib import parse_timestamp
-
-from boxlib import run_playbook
+from boxlib import gate_failure, parse_timestamp, run_playbook
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
 
@@ -75,9 +73,9 @@ def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, 
             shared_box.git("checkout", "--", "hedge/dashboard.py")
 
     assert run.rc != 0
-    failed = [line for line in run.stdout.splitlines() if f"GATE {gate} FAILED" in line]
-    assert failed, run.stdout[-3000:]
-    assert reason in failed[0]
+    failure = gate_failure(run.stdout, gate)
+    assert failure, run.stdout[-3000:]
+    assert reason in failure
     assert after == before
     assert before["version"] == "v7.5"
     assert all(state == "RUNNING" for state, _pid in after["status"].values())

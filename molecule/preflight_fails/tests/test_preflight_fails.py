@@ -28,9 +28,9 @@ def test_refused_activation(host, version, prepare, gate, reason):
             host.check_output(f"git -C {boxcheck.CHECKOUT} checkout -- hedge/dashboard.py")
 
     assert run.returncode != 0, run.stdout[-2000:]
-    failed = [line for line in run.stdout.splitlines() if f"GATE {gate} FAILED" in line]
-    assert failed, run.stdout[-3000:]
-    assert reason in failed[0]
+    failure = boxcheck.gate_failure(run.stdout, gate)
+    assert failure, run.stdout[-3000:]
+    assert reason in failure
     assert after == before, "a refused run changed the box"
     assert before["version"] == "v7.5"
     assert all(st == "RUNNING" for st, _pid in after["programs"].values())
