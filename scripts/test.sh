@@ -22,6 +22,8 @@ report() {
 }
 
 stage "setup (.venv)" scripts/setup.sh
+# Tools must resolve gpt_hedge.activation to this tree, never to an installed copy.
+rm -rf "$HOME/.ansible/collections/ansible_collections/gpt_hedge"
 stage "yamllint" yamllint --strict .
 stage "ansible-lint (production)" ansible-lint --profile production -q
 stage "pytest unit+box+integration" pytest -q -p no:cacheprovider tests/unit tests/box tests/integration

@@ -3,6 +3,7 @@ and an ansible-runner wrapper that runs the project's playbooks against them."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -41,6 +42,17 @@ class Box:
     @property
     def state_dir(self) -> Path:
         return Path(self.info["state_dir"])
+
+    @property
+    def history_dir(self) -> Path:
+        return self.prefix / "activation" / "history"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.prefix / "activation" / "lock"
+
+    def history(self) -> list[dict]:
+        return read_history(self.history_dir)
 
     def git(self, *args: str) -> str:
         return subprocess.run(
@@ -149,3 +161,38 @@ def gate_failure(output: str, gate: str) -> str:
     marker = f"GATE {gate} FAILED: "
     start = folded.find(marker)
     return "" if start < 0 else folded[start:start + 400]
+
+
+# Automatic rollback: one case per fault switch of the simulator, the gate it
+# must trip, and short timeouts so a case does not wait out the defaults.
+AUTO_ROLLBACK_CASES = [
+    ("crash_at_boot", "restart.programs_running"),
+    ("no_boot_line", "verify.boot_line"),
+    ("stale_timestamps", "verify.surfaces_fresh"),
+    ("malformed_json", "verify.surfaces_fresh"),
+    ("wrong_engine_version", "verify.engine_version"),
+    ("dashboard_down", "verify.dashboard_healthz"),
+]
+FAST_GATES = {
+    "restart_running_timeout": 20,
+    "verify_boot_timeout": 10,
+    "verify_surface_timeout": 8,
+    "verify_healthz_timeout": 6,
+}
+
+
+def read_history(history_dir: Path) -> list[dict]:
+    """The box's history records, oldest first."""
+    records = [json.loads(p.read_text()) for p in sorted(history_dir.glob("*.json"))]
+    return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("id", "")))
+
+
+def spawn_playbook(box: Box, playbook: str, log: Path, **extravars) -> subprocess.Popen:
+    """Start ansible-playbook in the background (own process group) against `box`."""
+    env = {**os.environ, "HEDGE_BOX_PREFIX": str(box.prefix), "HEDGE_BOX_PORT": str(box.port),
+           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    out = open(log, "w")  # noqa: SIM115 - closed by the caller's process lifetime
+    return subprocess.Popen(
+        ["ansible-playbook", playbook, "-e", json.dumps(extravars)],
+        cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )

@@ -1,0 +1,366 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: hedge_history
+short_description: Record and query the activation history of a GPT-Hedge runtime box
+description:
+  - Keeps the history of release activations and rollbacks on the runtime box, one JSON file
+    C(<dir>/<record_id>.json) per record.
+  - V(start) writes the initial record of a run, V(finish) merges the outcome into it, V(query) reads the history
+    and returns the last records, the last activation, the last good record and the interrupted runs.
+  - Every write is atomic (temp file in the same dir, fsync, rename, fsync of the dir). The module writes only
+    under O(dir).
+  - The record fields are not enforced; RV(records) shows the fields used by the roles.
+version_added: 1.0.0
+author:
+  - GPT-Hedge operations
+options:
+  dir:
+    description:
+      - The history dir, for example C(/var/lib/gpt-hedge/activation/history). Created with mode C(0750)
+        (missing parents too) by V(start).
+      - For V(start) and V(finish), a dir in or under the engine's state dir (a C(logs/state) dir) is refused.
+    type: path
+    required: true
+  action:
+    description:
+      - V(start) creates the record O(record_id) and fails if it already exists.
+      - V(finish) merges O(record) into the existing record O(record_id) and fails if it does not exist.
+      - V(query) only reads.
+    type: str
+    required: true
+    choices: [start, finish, query]
+  record_id:
+    description:
+      - Id of the record, also its file name without C(.json). Letters, digits, C(.), C(_) and C(-), not starting
+        with C(.).
+      - Required for V(start) and V(finish).
+    type: str
+  record:
+    description:
+      - For V(start), the fields of the initial record. C(id) is set to O(record_id), C(started_at) defaults to
+        the current time and C(outcome) to V(in_progress).
+      - For V(finish), fields merged into the record (a shallow merge; a nested dict replaces the old value).
+        C(finished_at) defaults to the current time.
+    type: dict
+    default: {}
+  limit:
+    description:
+      - For V(query), the number of records returned in RV(records) (the newest ones).
+    type: int
+    default: 20
+  now:
+    description:
+      - Epoch seconds to use as the current time instead of the target's clock (for tests).
+    type: float
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+notes:
+  - Records are ordered by C(started_at) (ISO-8601 UTC text, so text order is time order), then by C(id).
+  - V(query) on a missing dir returns an empty history. Files that are not a JSON object are skipped and
+    listed in RV(unreadable).
+  - In check mode V(start) and V(finish) report C(changed=true) and the record they would write, and write nothing.
+seealso:
+  - module: gpt_hedge.activation.hedge_lock
+'''
+
+EXAMPLES = r'''
+- name: Record the start of the activation
+  gpt_hedge.activation.hedge_history:
+    dir: /var/lib/gpt-hedge/activation/history
+    action: start
+    record_id: "{{ hedge_run_id }}"
+    record:
+      kind: activation
+      version: v7.6.1
+      commit: 4f2c9e1
+      previous_version: v7.6.0
+      previous_commit: 9ab03d2
+      method: git
+      operator: "{{ hedge_operator }}"
+      controller: ops-ctl-01
+
+- name: Record the outcome of the activation
+  gpt_hedge.activation.hedge_history:
+    dir: /var/lib/gpt-hedge/activation/history
+    action: finish
+    record_id: "{{ hedge_run_id }}"
+    record:
+      outcome: failed
+      failed_gate: state_fresh
+      reason: "nav.json: stale: age 3600.2 s > 120 s (key updated_ts)"
+
+- name: Read the activation history
+  gpt_hedge.activation.hedge_history:
+    dir: /var/lib/gpt-hedge/activation/history
+    action: query
+    limit: 10
+  register: hedge_history
+
+- name: Gate - no interrupted activation
+  ansible.builtin.assert:
+    that: hedge_history.interrupted | length == 0
+    fail_msg: "gate interrupted_activation: {{ hedge_history.interrupted | map(attribute='id') | list }}"
+'''
+
+RETURN = r'''
+record:
+  description: The record as written (or as it would be written in check mode).
+  returned: when O(action) is V(start) or V(finish)
+  type: dict
+  sample:
+    id: 20261125T110900Z-alice-4242
+    kind: activation
+    version: v7.6.1
+    commit: 4f2c9e1
+    previous_version: v7.6.0
+    previous_commit: 9ab03d2
+    method: git
+    operator: alice
+    controller: ops-ctl-01
+    started_at: "2026-11-25T11:09:00Z"
+    finished_at: "2026-11-25T11:14:31Z"
+    outcome: success
+    failed_gate: null
+    reason: null
+    rollback_of: null
+    notes: ""
+previous:
+  description: The record before the merge.
+  returned: when O(action=finish)
+  type: dict
+path:
+  description: Path of the record file.
+  returned: when O(action) is V(start) or V(finish)
+  type: str
+  sample: /var/lib/gpt-hedge/activation/history/20261125T110900Z-alice-4242.json
+records:
+  description:
+    - The newest O(limit) records, oldest first.
+    - Fields used by the roles (not enforced) are C(id), C(kind) (V(activation), V(rollback), V(auto_rollback)),
+      C(version), C(commit), C(previous_version), C(previous_commit), C(method) (V(git), V(docker)), C(operator),
+      C(controller), C(started_at), C(finished_at), C(outcome) (V(in_progress), V(success), V(failed), V(refused),
+      V(rolled_back), V(rollback_failed)), C(failed_gate), C(reason), C(rollback_of), C(notes).
+  returned: when O(action=query)
+  type: list
+  elements: dict
+  sample:
+    - id: 20261125T110900Z-alice-4242
+      kind: activation
+      version: v7.6.1
+      commit: 4f2c9e1
+      previous_version: v7.6.0
+      previous_commit: 9ab03d2
+      method: git
+      operator: alice
+      controller: ops-ctl-01
+      started_at: "2026-11-25T11:09:00Z"
+      finished_at: "2026-11-25T11:14:31Z"
+      outcome: success
+count:
+  description: Number of readable records in the dir (not limited by O(limit)).
+  returned: when O(action=query)
+  type: int
+  sample: 14
+last:
+  description: The newest record, or null.
+  returned: when O(action=query)
+  type: dict
+last_activation:
+  description: The newest record with C(kind=activation), or null.
+  returned: when O(action=query)
+  type: dict
+last_good:
+  description: The newest record with C(outcome=success), of any kind, or null.
+  returned: when O(action=query)
+  type: dict
+interrupted:
+  description: Records whose C(outcome) is still V(in_progress), oldest first.
+  returned: when O(action=query)
+  type: list
+  elements: dict
+unreadable:
+  description: Files C(*.json) in O(dir) that were skipped, with the reason.
+  returned: when O(action=query)
+  type: list
+  elements: dict
+  sample:
+    - path: /var/lib/gpt-hedge/activation/history/broken.json
+      error: "malformed JSON: Expecting value: line 1 column 1 (char 0)"
+msg:
+  description: One line summary.
+  returned: always
+  type: str
+'''
+
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
+    ensure_dir,
+    read_json,
+    refuse_engine_state_dir,
+    utc_iso,
+    write_json_atomic,
+)
+
+RECORD_ID_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$')
+
+
+def sort_key(record):
+    started = record.get('started_at')
+    return ('' if started is None else str(started), str(record.get('id', '')))
+
+
+def read_history(directory):
+    """Return ``(records sorted oldest first, unreadable)``; a missing dir is an empty history."""
+    records, unreadable = [], []
+    try:
+        names = sorted(os.listdir(directory))
+    except (IOError, OSError) as exc:
+        if not os.path.exists(directory):
+            return records, unreadable
+        raise
+    for name in names:
+        if name.startswith('.') or not name.endswith('.json'):
+            continue  # temp files of atomic writes start with a dot
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):
+            continue
+        data, error, dummy = read_json(path)
+        if error is not None:
+            unreadable.append({'path': path, 'error': error})
+            continue
+        if 'id' not in data:
+            data['id'] = name[:-len('.json')]
+        records.append(data)
+    records.sort(key=sort_key)
+    return records, unreadable
+
+
+def newest(records, key, value):
+    for record in reversed(records):
+        if record.get(key) == value:
+            return record
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dir=dict(type='path', required=True),
+            action=dict(type='str', required=True, choices=['start', 'finish', 'query']),
+            record_id=dict(type='str'),
+            record=dict(type='dict', default={}),
+            limit=dict(type='int', default=20),
+            now=dict(type='float'),
+        ),
+        required_if=[
+            ('action', 'start', ('record_id',)),
+            ('action', 'finish', ('record_id',)),
+        ],
+        supports_check_mode=True,
+    )
+    params = module.params
+    directory = os.path.abspath(params['dir'])
+    action = params['action']
+    now = params['now'] if params['now'] is not None else time.time()
+
+    if action == 'query':
+        if params['limit'] < 0:
+            module.fail_json(msg='limit must be >= 0')
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            module.fail_json(msg='dir %s is not a directory' % directory)
+        try:
+            records, unreadable = read_history(directory)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='cannot read history dir %s: %s' % (directory, exc))
+        shown = records[-params['limit']:] if params['limit'] else []
+        interrupted = [r for r in records if r.get('outcome') == 'in_progress']
+        last = records[-1] if records else None
+        msg = '%d record(s) in %s' % (len(records), directory)
+        if last is not None:
+            msg += '; last %s (%s %s)' % (last.get('id'), last.get('kind', '?'), last.get('outcome', '?'))
+        if interrupted:
+            msg += '; interrupted: %s' % ', '.join(str(r.get('id')) for r in interrupted)
+        if unreadable:
+            msg += '; %d unreadable file(s)' % len(unreadable)
+        module.exit_json(
+            changed=False,
+            records=shown,
+            count=len(records),
+            last=last,
+            last_activation=newest(records, 'kind', 'activation'),
+            last_good=newest(records, 'outcome', 'success'),
+            interrupted=interrupted,
+            unreadable=unreadable,
+            msg=msg,
+        )
+
+    record_id = params['record_id']
+    if not RECORD_ID_RE.match(record_id or ''):
+        module.fail_json(msg='record_id %r is not a valid record id (letters, digits, ".", "_", "-"; '
+                             'not starting with ".")' % (record_id,))
+    given = dict(params['record'] or {})
+    if 'id' in given and given['id'] != record_id:
+        module.fail_json(msg='record.id %r does not match record_id %r' % (given['id'], record_id))
+    try:
+        refuse_engine_state_dir(directory)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    path = os.path.join(directory, record_id + '.json')
+
+    if action == 'start':
+        if os.path.lexists(path):
+            module.fail_json(msg='history record %s already exists (%s); a run id is started only once'
+                                 % (record_id, path), path=path)
+        record = dict(given)
+        record['id'] = record_id
+        record.setdefault('started_at', utc_iso(now))
+        record.setdefault('outcome', 'in_progress')
+        if not module.check_mode:
+            try:
+                ensure_dir(directory)
+                write_json_atomic(path, record)
+            except (IOError, OSError) as exc:
+                module.fail_json(msg='cannot write history record %s: %s' % (path, exc))
+        module.exit_json(changed=True, record=record, path=path,
+                         msg='history record %s started (%s)' % (record_id, record.get('kind', 'no kind')))
+
+    # finish
+    previous, error, dummy = read_json(path)
+    if error == 'missing':
+        module.fail_json(msg='history record %s does not exist in %s; finish needs a started record'
+                             % (record_id, directory), path=path)
+    if error is not None:
+        module.fail_json(msg='history record %s cannot be read: %s' % (path, error), path=path)
+    record = dict(previous)
+    record.update(given)
+    record['id'] = previous.get('id', record_id)
+    if 'finished_at' not in given:
+        record['finished_at'] = utc_iso(now)
+    if not module.check_mode:
+        try:
+            write_json_atomic(path, record)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='cannot write history record %s: %s' % (path, exc))
+    module.exit_json(changed=True, record=record, previous=previous, path=path,
+                     msg='history record %s finished: %s' % (record_id, record.get('outcome')))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,92 @@
+"""The per-box lock: concurrent runs, abandoned locks, interrupted activations."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from boxlib import gate_failure, run_playbook, spawn_playbook
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_two_concurrent_activations_exactly_one_proceeds(fresh_box, tmp_path):
+    logs = [tmp_path / "run-a.log", tmp_path / "run-b.log"]
+    procs = [spawn_playbook(fresh_box, "activate.yml", log, version="v7.6") for log in logs]
+    codes = [proc.wait(timeout=300) for proc in procs]
+    outputs = [log.read_text() for log in logs]
+
+    assert sorted(codes) == [0, 2], outputs
+    loser = outputs[codes.index(2)]
+    reason = gate_failure(loser, "lock")
+    assert "is locked by activation v7.6 of" in reason and "since 20" in reason, loser[-2000:]
+    assert fresh_box.version_file() == "v7.6"
+    assert not fresh_box.lock_path.exists()
+    # Only the winner recorded a run; the refused one never got the lock.
+    assert [r["outcome"] for r in fresh_box.history()] == ["success"]
+
+
+def test_lock_of_a_dead_run_is_taken_over(fresh_box, tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    fresh_box.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fresh_box.lock_path.write_text(json.dumps({
+        "run_id": "20261125T000000Z-deadbeef",
+        "holder": {"operator": "alice", "controller": socket.gethostname(), "controller_pid": dead.pid,
+                   "kind": "activation", "version": "v7.6"},
+        "acquired_at": "2026-11-25T00:00:00Z", "acquired_ts": time.time(), "heartbeat_ts": time.time(),
+    }))
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "taken over from run 20261125T000000Z-deadbeef: holder gone" in " ".join(run.stdout.split())
+    assert not fresh_box.lock_path.exists()
+
+
+def test_lock_of_a_live_run_elsewhere_is_respected(fresh_box, tmp_path):
+    fresh_box.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = {
+        "run_id": "20261125T000000Z-0ther0ne",
+        "holder": {"operator": "bob", "controller": "ops-bastion-2", "controller_pid": 4242,
+                   "kind": "rollback", "version": "v7.5"},
+        "acquired_at": "2026-11-25T09:00:00Z", "acquired_ts": time.time(), "heartbeat_ts": time.time(),
+    }
+    fresh_box.lock_path.write_text(json.dumps(lock))
+    before = fresh_box.snapshot()
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert run.rc != 0
+    reason = gate_failure(run.stdout, "lock")
+    assert "locked by rollback v7.5 of bob" in reason and "since 2026-11-25T09:00:00Z" in reason
+    assert fresh_box.snapshot() == before
+    assert json.loads(fresh_box.lock_path.read_text())["run_id"] == lock["run_id"], "someone else's lock was touched"
+
+
+def test_interrupted_activation_converges_when_run_again(fresh_box, tmp_path):
+    v76 = fresh_box.git("rev-parse", "v7.6^{commit}")
+    proc = spawn_playbook(fresh_box, "activate.yml", tmp_path / "killed.log", version="v7.6")
+    try:
+        wait_for(lambda: fresh_box.head() == v76, 120, "the checkout of v7.6")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert fresh_box.lock_path.exists(), "the killed run should have left its lock"
+
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert run.rc == 0, run.stdout[-3000:]
+    assert fresh_box.version_file() == "v7.6"
+    assert fresh_box.engine_metadata()["engine_version"] == "v7.6"
+    assert fresh_box.healthz() == 200
+    killed, converged = fresh_box.history()
+    assert killed["outcome"] == "interrupted"
+    assert converged["outcome"] == "success"
+    # What was live before the interrupted run is still known as the way back.
+    assert converged["previous_version"] == "v7.5"

@@ -1,0 +1,106 @@
+"""rollback.yml and the automatic rollback of activate.yml on local boxes."""
+from __future__ import annotations
+
+import pytest
+
+from boxlib import AUTO_ROLLBACK_CASES, FAST_GATES, gate_failure, run_playbook
+
+PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
+
+
+def assert_live(box, version):
+    """`version` checked out, every program RUNNING, the engine reporting it, dashboard up."""
+    assert box.git("describe", "--tags", "--exact-match") == version
+    assert box.version_file() == version
+    assert {p: s for p, (s, _pid) in box.status().items()} == {p: "RUNNING" for p in PROGRAMS}
+    meta = box.engine_metadata()
+    assert meta.get("engine_version", meta.get("version")) == version
+    assert box.healthz() == 200
+
+
+def test_rollback_without_history_or_version_is_refused(fresh_box, tmp_path):
+    before = fresh_box.snapshot()
+    run = run_playbook(fresh_box, "rollback.yml", tmp_path)
+    assert run.rc != 0
+    assert "no activation history on localbox and no version given" in gate_failure(run.stdout, "rollback.target")
+    assert fresh_box.snapshot() == before
+    assert not fresh_box.lock_path.exists()
+
+
+def test_activate_then_rollback_without_arguments(fresh_box, tmp_path):
+    activation = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert activation.rc == 0, activation.stdout[-3000:]
+    assert_live(fresh_box, "v7.6")
+
+    rollback = run_playbook(fresh_box, "rollback.yml", tmp_path)
+    assert rollback.rc == 0, rollback.stdout[-3000:]
+    assert_live(fresh_box, "v7.5")
+    assert "GATE rollback.target passed: v7.5 (live before activation" in rollback.stdout
+    assert "GATE verify.boot_line passed: Engine version: v7.5" in rollback.stdout
+    # v7.5 ships no sanity script and lacks v7.6-only fields: reported, not fatal.
+    assert "GATE verify.sanity WARNING: scripts/runtime_sanity_check_v7_5.py missing" in rollback.stdout
+    assert not fresh_box.lock_path.exists()
+
+    activation_record, rollback_record = fresh_box.history()
+    assert activation_record["kind"] == "activation" and activation_record["outcome"] == "success"
+    assert activation_record["version"] == "v7.6" and activation_record["previous_version"] == "v7.5"
+    assert activation_record["commit"] == fresh_box.git("rev-parse", "v7.6^{commit}")
+    assert rollback_record["kind"] == "rollback" and rollback_record["outcome"] == "success"
+    assert rollback_record["version"] == "v7.5" and rollback_record["previous_version"] == "v7.6"
+    assert rollback_record["commit"] == fresh_box.head()
+    for record in (activation_record, rollback_record):
+        assert record["finished_at"] >= record["started_at"]
+        assert record["operator"]
+
+
+@pytest.fixture(scope="module")
+def rollback_box(tmp_path_factory):
+    """One v7.5 box reused by the fault cases: each must end with v7.5 live again."""
+    import sys
+    from pathlib import Path
+
+    from boxlib import install_box, stop_box
+
+    box = install_box(tmp_path_factory.mktemp("auto") / "box", "--supervisor-bin", str(Path(sys.executable).parent))
+    yield box
+    stop_box(box)
+
+
+@pytest.mark.parametrize(("fault", "gate"), AUTO_ROLLBACK_CASES, ids=[c[0] for c in AUTO_ROLLBACK_CASES])
+def test_failed_gate_rolls_back_automatically(rollback_box, tmp_path, fault, gate):
+    box = rollback_box
+    assert_live(box, "v7.5")
+    box.set_fault("v7.6", fault)
+    try:
+        run = run_playbook(box, "activate.yml", tmp_path, version="v7.6", **FAST_GATES)
+    finally:
+        box.clear_faults()
+
+    assert run.rc != 0
+    failure = gate_failure(run.stdout, gate)
+    assert failure, run.stdout[-3000:]
+    assert "automatic rollback to v7.5: verified" in " ".join(run.stdout.split())
+    assert_live(box, "v7.5")
+    assert not box.lock_path.exists()
+    activation, rollback = box.history()[-2:]
+    assert activation["kind"] == "activation" and activation["version"] == "v7.6"
+    assert activation["outcome"] == "rolled_back" and activation["failed_gate"] == gate
+    assert rollback["kind"] == "auto_rollback" and rollback["rollback_of"] == activation["id"]
+    assert rollback["outcome"] == "success" and rollback["version"] == "v7.5"
+
+
+def test_auto_rollback_off_leaves_box_for_inspection(fresh_box, tmp_path):
+    fresh_box.set_fault("v7.6", "wrong_engine_version")
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6", auto_rollback=False, **FAST_GATES)
+    assert run.rc != 0
+    assert gate_failure(run.stdout, "verify.engine_version")
+    assert "automatic rollback is off" in " ".join(run.stdout.split())
+    assert fresh_box.version_file() == "v7.6"
+    assert fresh_box.engine_metadata()["engine_version"] == "v7.4"
+    assert fresh_box.history()[-1]["outcome"] == "failed"
+
+    # The operator's way back: rollback.yml with no arguments.
+    fresh_box.clear_faults()
+    back = run_playbook(fresh_box, "rollback.yml", tmp_path, **FAST_GATES)
+    assert back.rc == 0, back.stdout[-3000:]
+    assert_live(fresh_box, "v7.5")
