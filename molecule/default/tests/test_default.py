@@ -43,3 +43,15 @@ def test_state_dir_written_only_by_the_engine(host):
 
 def test_no_preflight_scratch_left(host):
     assert not host.file("/var/tmp/gpt-hedge-preflight/v7.6").exists
+
+
+def test_history_records_the_activation(host):
+    history = "/var/lib/gpt-hedge/activation/history"
+    records = [boxcheck.json.loads(host.file(f"{history}/{name}").content_string)
+               for name in host.check_output(f"ls {history}").split()]
+    # converge + idempotence: two verified activations of v7.6, both from v7.5's checkout or v7.6's
+    assert [r["outcome"] for r in records] == ["success", "success"]
+    first = min(records, key=lambda r: r["started_at"])
+    assert (first["kind"], first["version"], first["previous_version"]) == ("activation", "v7.6", "v7.5")
+    assert first["commit"] == host.check_output(f"git -C {boxcheck.CHECKOUT} rev-parse HEAD")
+    assert not host.file("/var/lib/gpt-hedge/activation/lock").exists
