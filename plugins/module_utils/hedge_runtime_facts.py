@@ -197,13 +197,26 @@ def _metric(value, keys):
     return to_number(value)
 
 
-def router_facts(router_health, diagnostics=None, quality_min=0.5):
-    """Router summary from either router_health shape (+ diagnostics liveness)."""
+def _router_parts(router_health):
+    """``(rh, glob, per_symbol, summary)`` of either router_health shape ({} for absent parts)."""
     rh = router_health if isinstance(router_health, dict) else {}
     glob = _first(_get(rh, 'router_health.global'), rh.get('global'), rh.get('summary'))
     glob = glob if isinstance(glob, dict) else {}
     per_symbol = _first(_get(rh, 'router_health.per_symbol'), rh.get('per_symbol'), rh.get('symbols'))
     per_symbol = per_symbol if isinstance(per_symbol, dict) else {}
+    summary = rh.get('summary') if isinstance(rh.get('summary'), dict) else {}
+    return rh, glob, per_symbol, summary
+
+
+def _count(value):
+    if isinstance(value, (list, dict)):
+        return len(value)
+    return to_int(value)
+
+
+def router_facts(router_health, diagnostics=None, quality_min=0.5):
+    """Router summary from either router_health shape (+ diagnostics liveness)."""
+    rh, glob, per_symbol, summary = _router_parts(router_health)
 
     score = rh.get('router_health_score')
     quality = _first(to_number(glob.get('quality_score')), to_number(glob.get('quality')),
@@ -222,9 +235,16 @@ def router_facts(router_health, diagnostics=None, quality_min=0.5):
             slippage = round(sum(slips) / len(slips), 3)
         if latency is None and lats:
             latency = round(sum(lats) / len(lats), 3)
+    # older shape: the summary block carries the averages and the symbol count
+    if slippage is None:
+        slippage = to_number(summary.get('avg_slippage_bps'))
+    if latency is None:
+        latency = to_number(summary.get('avg_latency_ms'))
 
-    tracked = len(per_symbol) if per_symbol else to_int(_first(glob.get('symbols_tracked'),
-                                                               rh.get('symbols_tracked')))
+    tracked = len(per_symbol) if per_symbol else _count(_first(glob.get('symbols_tracked'),
+                                                                rh.get('symbols_tracked'),
+                                                                summary.get('symbols_tracked'),
+                                                                summary.get('symbols')))
 
     idle = to_flag(_get(diagnostics, 'runtime_diagnostics.liveness.idle_router'))
     if idle is None:
@@ -246,6 +266,53 @@ def router_facts(router_health, diagnostics=None, quality_min=0.5):
         'idle': idle,
         'degraded_symbols': degraded,
     }
+
+
+def router_shape(router_health):
+    """V(nested) (v7.6 ``router_health.global``), V(top-level) (older ``global``/``summary``/score) or None."""
+    if not isinstance(router_health, dict):
+        return None
+    if isinstance(router_health.get('router_health'), dict):
+        return 'nested'
+    if any(key in router_health for key in ('global', 'summary', 'router_health_score', 'per_symbol')):
+        return 'top-level'
+    return None
+
+
+def router_symbol_facts(router_health):
+    """Per-symbol router table, sorted by symbol: ``[{symbol, quality, avg_slippage_bps, avg_latency_ms}]``."""
+    per_symbol = _router_parts(router_health)[2]
+    rows = []
+    for symbol in sorted(per_symbol):
+        info = per_symbol[symbol]
+        if isinstance(info, dict):
+            rows.append({'symbol': symbol, 'quality': to_number(info.get('quality_score')),
+                         'avg_slippage_bps': to_number(info.get('avg_slippage_bps')),
+                         'avg_latency_ms': to_number(info.get('avg_latency_ms'))})
+        else:
+            rows.append({'symbol': symbol, 'quality': to_number(info), 'avg_slippage_bps': None,
+                         'avg_latency_ms': None})
+    return rows
+
+
+def router_idle_flags(router_health, diagnostics):
+    """Both router idle flags: ``{liveness, router_global}`` (each True/False/None)."""
+    glob = _router_parts(router_health)[1]
+    return {
+        'liveness': to_flag(_get(diagnostics, 'runtime_diagnostics.liveness.idle_router')),
+        'router_global': to_flag(_first(glob.get('idle'), glob.get('router_idle'),
+                                        router_health.get('idle') if isinstance(router_health, dict) else None)),
+    }
+
+
+def vol_regime_facts(risk_snapshot, kpis=None):
+    """Vol regime (V(LOW), V(NORMAL), V(ELEVATED), V(HIGH)) from risk_snapshot (or kpis); None if not reported."""
+    raw = _first(_get(risk_snapshot, 'vol_regime'), _get(risk_snapshot, 'regime.vol'),
+                 _get(risk_snapshot, 'regimes.vol_regime'), _get(kpis, 'vol_regime'),
+                 _get(kpis, 'portfolio.vol_regime'))
+    if isinstance(raw, dict):
+        raw = _first(raw.get('regime'), raw.get('state'), raw.get('label'))
+    return None if raw is None or raw == '' else str(raw)
 
 
 def exit_facts(diagnostics):
@@ -292,6 +359,16 @@ def anomaly_facts(risk_snapshot):
         'var_limit_breach': to_flag(anomalies.get('var_limit_breach')),
         'cvar_limit_breach': to_flag(anomalies.get('cvar_limit_breach')),
     }
+
+
+ANOMALY_NAMES = ('nav_jump', 'var_limit_breach', 'cvar_limit_breach', 'dd_flap')
+
+
+def active_anomalies(anomalies):
+    """Names of active anomalies (from ``anomaly_facts``): [] when none, None when not reported."""
+    if not isinstance(anomalies, dict):
+        return None
+    return [name for name in ANOMALY_NAMES if anomalies.get(name) is True]
 
 
 def factor_weight_facts(factor_diagnostics):

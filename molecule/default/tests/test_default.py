@@ -1,4 +1,10 @@
 """After `activate.yml -e version=v7.6` on a v7.5 box (and an idempotent second run)."""
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
 import boxcheck
 
 
@@ -47,11 +53,38 @@ def test_no_preflight_scratch_left(host):
 
 def test_history_records_the_activation(host):
     history = "/var/lib/gpt-hedge/activation/history"
-    records = [boxcheck.json.loads(host.file(f"{history}/{name}").content_string)
+    records = [json.loads(host.file(f"{history}/{name}").content_string)
                for name in host.check_output(f"ls {history}").split()]
-    # converge + idempotence: two verified activations of v7.6, both from v7.5's checkout or v7.6's
+    # converge + idempotence: two verified activations of v7.6
     assert [r["outcome"] for r in records] == ["success", "success"]
     first = min(records, key=lambda r: r["started_at"])
     assert (first["kind"], first["version"], first["previous_version"]) == ("activation", "v7.6", "v7.5")
     assert first["commit"] == host.check_output(f"git -C {boxcheck.CHECKOUT} rev-parse HEAD")
     assert not host.file("/var/lib/gpt-hedge/activation/lock").exists
+
+
+def test_ops_log_filled_field_by_field(host):
+    opslog = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "opslog"
+    entries = sorted((json.loads(p.read_text()) for p in opslog.glob("hedge-box-default-*.json")),
+                     key=lambda e: e["date_utc"])
+    assert len(entries) == 2, "one ops log per run (converge + idempotence)"
+    entry = entries[0]
+    assert (entry["box"], entry["kind"], entry["outcome"]) == ("hedge-box-default", "activation", "success")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["date_utc"])
+    assert entry["operator"] == subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    assert entry["commit"] == host.check_output(f"git -C {boxcheck.CHECKOUT} rev-parse HEAD")
+    assert (entry["version"], entry["previous_version"]) == ("v7.6", "v7.5")
+    assert entry["preflight"] == {"version": "v7.6", "ci_status": "not checked", "pretag": "passed", "sanity": "passed"}
+    steps = entry["steps"]
+    assert steps["preflight_passed"] <= steps["code_pulled"] <= steps["services_restarted"] <= steps["dashboard_verified"]
+    assert isinstance(entry["nav"], float) and entry["nav"] > 0
+    assert entry["dd_state"] in ("NORMAL", "DRAWDOWN", "RECOVERY")
+    assert 0.5 <= entry["router_quality"] <= 1.0
+    assert entry["exit_coverage_pct"] == 100.0
+    assert set(entry["factor_weights"]) and all("=" in part for part in entry["factor_weights_summary"].split(", "))
+    assert entry["anomalies"] == "None"
+    assert entry["incidents"] == []
+    assert entry["notes"] == "activated by molecule scenario default"
+    assert entries[1]["steps"]["services_restarted"] == "not restarted"
+    markdown = (opslog / f"hedge-box-default-{entry['run_id']}.md").read_text()
+    assert f"| Commit hash | `{entry['commit']}` |" in markdown

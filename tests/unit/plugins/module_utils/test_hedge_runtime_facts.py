@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.gpt_hedge.activation.plugins.module_utils import hedge_json
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
+    active_anomalies,
     anomaly_facts,
     build_runtime,
     check_dd_flap,
@@ -15,8 +16,12 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     engine_version_facts,
     fraction,
     router_facts,
+    router_idle_flags,
+    router_shape,
+    router_symbol_facts,
     run_checks,
     to_flag,
+    vol_regime_facts,
 )
 
 from hedge_test_support import NOW, v75_payloads, v76_payloads
@@ -103,3 +108,57 @@ def test_incident_hooks_are_separately_usable():
     assert router['ok'] is False and router['reason'] == 'router quality 0.31 < 0.5 (degraded: ETHUSDT)'
     cov = check_exit_coverage(runtime, 90)
     assert cov['ok'] is False and cov['reason'] == 'exit coverage 50.0 % < 90.0 %'
+
+
+# ---------------------------------------------------------------- helpers added for hedge_incidents
+
+def test_router_facts_older_shape_reads_summary():
+    rh = {'global': {'quality_score': 0.81, 'idle': False},
+          'summary': {'symbols': 3, 'avg_slippage_bps': 2.1, 'avg_latency_ms': 120.0}, 'router_health_score': 0.81}
+    facts = router_facts(rh, None, 0.5)
+    assert (facts['symbols_tracked'], facts['avg_slippage_bps'], facts['avg_latency_ms']) == (3, 2.1, 120.0)
+    assert router_facts({'summary': {'symbols_tracked': 7}}, None)['symbols_tracked'] == 7
+    assert router_facts({'global': {'quality_score': 0.5}, 'summary': {'symbols': ['A', 'B']}})['symbols_tracked'] == 2
+
+
+@pytest.mark.parametrize('rh, shape', [
+    ({'router_health': {'global': {}}}, 'nested'), ({'global': {}}, 'top-level'),
+    ({'router_health_score': 0.4}, 'top-level'), ({'updated_ts': 1}, None), (None, None),
+])
+def test_router_shape(rh, shape):
+    assert router_shape(rh) == shape
+
+
+def test_router_symbol_facts_both_shapes():
+    rows = router_symbol_facts(v76_payloads()['router_health.json'])
+    assert rows == [{'symbol': 'BTCUSDT', 'quality': 0.91, 'avg_slippage_bps': 1.9, 'avg_latency_ms': 120.0},
+                    {'symbol': 'ETHUSDT', 'quality': 0.41, 'avg_slippage_bps': 6.3, 'avg_latency_ms': 210.0}]
+    assert router_symbol_facts(v75_payloads()['router_health.json']) == []
+    assert router_symbol_facts({'per_symbol': {'X': 0.2}}) == [{'symbol': 'X', 'quality': 0.2,
+                                                                'avg_slippage_bps': None, 'avg_latency_ms': None}]
+    assert router_symbol_facts('garbage') == []
+
+
+def test_router_idle_flags_reads_both_sources():
+    diag = {'runtime_diagnostics': {'liveness': {'idle_router': False}}}
+    assert router_idle_flags({'router_health': {'global': {'idle': True}}}, diag) == {'liveness': False,
+                                                                                      'router_global': True}
+    assert router_idle_flags({'global': {'quality_score': 1}}, None) == {'liveness': None, 'router_global': None}
+    assert router_idle_flags(None, None) == {'liveness': None, 'router_global': None}
+
+
+@pytest.mark.parametrize('risk, kpis, expected', [
+    ({'vol_regime': 'ELEVATED'}, None, 'ELEVATED'), ({'regime': {'vol': 'HIGH'}}, None, 'HIGH'),
+    ({'vol_regime': {'regime': 'LOW'}}, None, 'LOW'), ({}, {'portfolio': {'vol_regime': 'NORMAL'}}, 'NORMAL'),
+    ({'risk_mode': 'NORMAL'}, None, None), (None, None, None),
+])
+def test_vol_regime_facts(risk, kpis, expected):
+    assert vol_regime_facts(risk, kpis) == expected
+
+
+def test_active_anomalies():
+    assert active_anomalies(anomaly_facts(v76_payloads()['risk_snapshot.json'])) == []
+    assert active_anomalies(anomaly_facts({'anomalies': {'dd_flap': True, 'nav_jump': {'active': True, 'pct': 3},
+                                                         'var_limit_breach': 'breach'}})) == \
+        ['nav_jump', 'var_limit_breach', 'dd_flap']
+    assert active_anomalies(anomaly_facts(v75_payloads()['risk_snapshot.json'])) is None

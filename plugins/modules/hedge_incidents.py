@@ -1,0 +1,691 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: hedge_incidents
+short_description: Evaluate the runbook's incident hooks and dashboard checklist from the live GPT-Hedge state surfaces
+description:
+  - Reads the engine's state surfaces (the same ones as M(gpt_hedge.activation.hedge_runtime)) and evaluates the
+    runbook's four incident hooks, V(nav_anomaly) (C(risk_snapshot.anomalies.nav_jump)), V(router) (router global
+    quality below O(router_quality_min), or router idle), V(exit_coverage) (C(diagnostics.json) exit pipeline TP/SL
+    coverage below O(exit_coverage_min) or underwater positions without TP/SL) and V(dd_transition)
+    (C(anomalies.dd_flap)).
+  - Each hook is V(ok), V(finding) or V(unknown) (data absent, for example a v7.5 engine whose C(risk_snapshot.json)
+    has no C(anomalies) block, or a missing or malformed surface). A finding carries a one-line title, what was seen,
+    the threshold, the runbook's next steps for the operator and the numbers, and is routed by O(severity) into
+    RV(failed_hooks) or RV(warned_hooks).
+  - Also checks the dashboard's panels from the surfaces feeding them (RV(dashboard)), and returns the runtime report
+    values (RV(summary)) and a JSON document for alerting tools (RV(document)).
+  - Accepts both shapes of the state contract (v7.6 engine shapes and v7.5/runbook shapes).
+  - The module only reads. It never writes to the state dir and does not fail on findings; gating is the caller's.
+version_added: 1.0.0
+author:
+  - GPT-Hedge operations
+options:
+  state_dir:
+    description:
+      - The engine's state dir, for example C(/root/hedge-fund/logs/state).
+    type: path
+    required: true
+  exit_coverage_min:
+    description:
+      - Minimum TP/SL exit coverage as a fraction; a value above 1 is read as a percentage (V(90) = V(0.9)).
+      - With no open positions the coverage part of the hook is healthy.
+    type: float
+    default: 0.9
+  router_quality_min:
+    description:
+      - Minimum router global quality score; per-symbol scores below it are named in the V(router) finding.
+    type: float
+    default: 0.5
+  max_underwater_without_tp_sl:
+    description:
+      - Maximum number of underwater positions without TP/SL before the V(exit_coverage) hook fires.
+    type: int
+    default: 0
+  severity:
+    description:
+      - Severity per hook, V(warn) or V(fail), merged over the defaults V(fail) for V(nav_anomaly), V(router) and
+        V(exit_coverage), V(warn) for V(dd_transition).
+      - An unknown hook name or value fails the module.
+    type: dict
+    default: {}
+  expected_version:
+    description:
+      - Version the dashboard's system health should show, for example V(v7.6) (a leading C(v) is ignored).
+      - Without it the version is only required to be present.
+    type: str
+  healthz_status:
+    description:
+      - HTTP status of the dashboard's C(/healthz) as measured by the caller (for example with M(ansible.builtin.uri));
+        the V(system_health) item requires V(200). A value below 1 means no answer.
+      - Without it the dashboard health is not part of the item.
+    type: int
+  now:
+    description:
+      - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
+    type: float
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+seealso:
+  - module: gpt_hedge.activation.hedge_runtime
+  - module: gpt_hedge.activation.hedge_state
+'''
+
+EXAMPLES = r'''
+- name: Ask the dashboard for its health from the box
+  ansible.builtin.uri:
+    url: http://localhost:8501/healthz
+    status_code: [200]
+  register: healthz
+  failed_when: false
+
+- name: Evaluate the incident hooks from the live surfaces
+  gpt_hedge.activation.hedge_incidents:
+    state_dir: /root/hedge-fund/logs/state
+    exit_coverage_min: 90
+    severity:
+      dd_transition: fail
+    expected_version: v7.6
+    healthz_status: "{{ healthz.status | default(-1) }}"
+  register: incidents
+
+- name: Fail on an incident of severity fail
+  ansible.builtin.assert:
+    that: incidents.failed_hooks | length == 0
+    fail_msg: "{{ incidents.findings | selectattr('severity', 'equalto', 'fail') | map(attribute='title') | list }}"
+
+- name: Hand the findings to the alerting tools
+  ansible.builtin.copy:
+    content: "{{ incidents.document | to_nice_json }}"
+    dest: /var/tmp/hedge-incidents.json
+    mode: "0640"
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+hooks:
+  description:
+    - Every hook (V(nav_anomaly), V(router), V(exit_coverage), V(dd_transition)) with its C(status) (V(ok),
+      V(finding) or V(unknown)), its configured C(severity) (V(warn) or V(fail)) and a one-line C(reason).
+  returned: always
+  type: dict
+  sample:
+    nav_anomaly:
+      status: unknown
+      severity: fail
+      reason: risk_snapshot has no anomalies block (pre-v7.6 engine)
+    router:
+      status: ok
+      severity: fail
+      reason: router quality 0.81 >= 0.5, not idle
+findings:
+  description:
+    - One entry per hook with status V(finding), in hook order, each C({hook, severity, title, seen, threshold,
+      next_steps, details}); C(title), C(seen) and C(threshold) are one line, C(next_steps) the runbook's operator
+      steps, C(details) the numbers.
+    - V(exit_coverage) C(details.mismatch_breakdown) is the v7.6 dict or the text V(not reported (pre-v7.6 engine)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - hook: nav_anomaly
+      severity: fail
+      title: "NAV anomaly: nav_jump active (12.5 %)"
+      seen: "risk_snapshot.anomalies.nav_jump active; jump 12.5 %; current NAV 10000.0 (nav_state.json)"
+      threshold: no nav_jump anomaly (guard in config/risk_limits.json nav_anomalies)
+      next_steps: ["Freeze new entries: set risk mode to DEFENSIVE", "Compare nav.json with the exchange balance"]
+      details: {nav_jump_pct: 12.5, nav: 10000.0, nav_source: nav_state.json, nav_age_s: 0.4}
+failed_hooks:
+  description: The findings (same dicts as RV(findings)) of severity V(fail).
+  returned: always
+  type: list
+  elements: dict
+warned_hooks:
+  description: The findings of severity V(warn).
+  returned: always
+  type: list
+  elements: dict
+unknown_hooks:
+  description: Names of hooks whose status is V(unknown).
+  returned: always
+  type: list
+  elements: str
+dashboard:
+  description:
+    - The dashboard checklist, items C({panel, ok, detail}) for V(regime_strip), V(nav_risk_panel),
+      V(router_health), V(exit_coverage), V(factor_diagnostics) and V(system_health); C(ok) is true, false, or
+      null when it cannot be told for this engine's shapes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {panel: system_health, ok: false, detail: "engine v7.4 != expected v7.6; healthz 200"}
+dashboard_ok:
+  description: True when no dashboard item is false.
+  returned: always
+  type: bool
+summary:
+  description:
+    - The runbook's runtime report values, keys C(nav), C(nav_age_s), C(dd_state), C(dd_pct), C(risk_mode),
+      C(router_quality), C(symbols_tracked), C(avg_slippage_bps), C(avg_latency_ms), C(exit_coverage_pct),
+      C(open_positions), C(underwater_without_tp_sl), C(factor_weights), C(anomalies) (names of the active
+      anomalies, [] when none, null when not reported) and C(engine_version).
+  returned: always
+  type: dict
+document:
+  description:
+    - JSON-serialisable document for alerting tools, C({schema, generated_at, state_dir, ok, findings, hooks,
+      summary}); C(schema) is V(gpt-hedge.incidents/v1), C(generated_at) ISO-8601 UTC, C(ok) true when no finding
+      has severity V(fail).
+  returned: always
+  type: dict
+msg:
+  description: "One line, for example '2 findings: nav_anomaly (fail), dd_transition (warn)' or V(no incidents)."
+  returned: always
+  type: str
+'''
+
+import datetime
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
+    RUNTIME_FILES,
+    active_anomalies,
+    build_runtime,
+    check_exit_coverage,
+    check_underwater_without_tp_sl,
+    dd_facts,
+    engine_version_facts,
+    fraction,
+    load_runtime_surfaces,
+    normalize_version,
+    router_idle_flags,
+    router_shape,
+    router_symbol_facts,
+    to_flag,
+    to_number,
+    vol_regime_facts,
+)
+
+HOOKS = ('nav_anomaly', 'router', 'exit_coverage', 'dd_transition')
+DEFAULT_SEVERITY = {'nav_anomaly': 'fail', 'router': 'fail', 'exit_coverage': 'fail', 'dd_transition': 'warn'}
+SEVERITIES = ('warn', 'fail')
+SCHEMA = 'gpt-hedge.incidents/v1'
+PRE_V76 = 'not reported (pre-v7.6 engine)'
+NO_ANOMALIES = 'risk_snapshot has no anomalies block (pre-v7.6 engine)'
+
+NEXT_STEPS = {
+    'nav_anomaly': [
+        'Freeze new entries: set risk mode to DEFENSIVE',
+        'Compare nav.json with the exchange balance',
+        'Check config/risk_limits.json nav_anomalies settings',
+        'Open an incident in the ops log',
+    ],
+    'router': [
+        'Check exchange connectivity and order latency from the box',
+        'Pause or reduce trading in the degraded symbols',
+        'Restart the executor if the router stays idle (supervisorctl restart hedge:)',
+        'Record router quality in the ops log',
+    ],
+    'exit_coverage': [
+        'Register TP/SL for the uncovered positions or close them',
+        'Reconcile positions_ledger.json with positions_state.json (mismatch_breakdown)',
+        'Check the exit scanner (diagnostics.json last_exit_scan_ts)',
+        'Record exit coverage in the ops log',
+    ],
+    'dd_transition': [
+        'Watch dd_state on the dashboard for further DRAWDOWN/RECOVERY flips',
+        'Check the drawdown thresholds in config/risk_limits.json',
+        'Consider DEFENSIVE risk mode until dd_state settles',
+        'Note the transition in the ops log',
+    ],
+}
+
+
+def _one_line(text):
+    return ' '.join(str(text).split())
+
+
+def _fmt(value, digits=4):
+    if value is None:
+        return 'n/a'
+    if isinstance(value, float):
+        if value == int(value):
+            return '%.1f' % value
+        return ('%.*f' % (digits, value)).rstrip('0').rstrip('.')
+    return str(value)
+
+
+def _surface_problem(errors, logical):
+    """'<file>: <error>' when the surface could not be loaded, else None."""
+    filename = RUNTIME_FILES[logical]
+    if filename in errors:
+        return '%s: %s' % (filename, errors[filename])
+    return None
+
+
+def _finding(hook, title, seen, threshold, details):
+    return {'hook': hook, 'severity': None, 'title': _one_line(title), 'seen': _one_line(seen), 'threshold': _one_line(threshold),
+            'next_steps': list(NEXT_STEPS[hook]), 'details': details}
+
+
+# ---------------------------------------------------------------- hooks
+# Each returns (status, reason, finding-or-None).
+
+def _anomalies_block(docs, errors):
+    """(anomalies dict, None) or (None, reason for unknown)."""
+    problem = _surface_problem(errors, 'risk_snapshot')
+    if problem:
+        return None, problem
+    risk = docs.get('risk_snapshot')
+    if not isinstance(risk, dict):
+        return None, 'risk_snapshot.json not loaded'
+    if 'anomalies' not in risk or risk.get('anomalies') is None:
+        return None, NO_ANOMALIES
+    if not isinstance(risk['anomalies'], dict):
+        return None, 'risk_snapshot.anomalies is malformed (%s, not an object)' % type(risk['anomalies']).__name__
+    return risk['anomalies'], None
+
+
+def hook_nav_anomaly(runtime, docs, errors):
+    anomalies, problem = _anomalies_block(docs, errors)
+    if problem:
+        return 'unknown', problem, None
+    if 'nav_jump' not in anomalies:
+        return 'unknown', 'risk_snapshot.anomalies has no nav_jump flag', None
+    raw = anomalies.get('nav_jump')
+    active = to_flag(raw)
+    if active is None:
+        return 'unknown', 'risk_snapshot.anomalies.nav_jump unreadable: %s' % _one_line(repr(raw))[:80], None
+    facts = runtime.get('anomalies') or {}
+    pct = facts.get('nav_jump_pct')
+    if not active:
+        return 'ok', 'no nav_jump anomaly', None
+    magnitude = 'n/a' if pct is None else '%s %%' % _fmt(pct)
+    details = {'nav_jump_pct': pct, 'nav': runtime.get('nav'), 'nav_source': runtime.get('nav_source'),
+               'nav_age_s': runtime.get('nav_age_s'), 'nav_jump': raw}
+    finding = _finding(
+        'nav_anomaly',
+        'NAV anomaly: nav_jump active (%s)' % magnitude,
+        'risk_snapshot.anomalies.nav_jump active; jump %s; current NAV %s (%s)'
+        % (magnitude, _fmt(runtime.get('nav'), 2), runtime.get('nav_source') or 'no NAV surface'),
+        'no nav_jump anomaly (guard in config/risk_limits.json nav_anomalies)',
+        details)
+    return 'finding', 'nav_jump anomaly active (%s)' % magnitude, finding
+
+
+def hook_router(runtime, docs, errors, quality_min):
+    router = runtime.get('router') or {}
+    quality = router.get('quality')
+    flags = router_idle_flags(docs.get('router_health'), docs.get('diagnostics'))
+    idle_values = [v for v in flags.values() if v is not None]
+    idle = True if any(idle_values) else (False if idle_values else None)
+    symbols = router_symbol_facts(docs.get('router_health'))
+    degraded = [{'symbol': row['symbol'], 'quality': row['quality']} for row in symbols
+                if row['quality'] is not None and row['quality'] < quality_min]
+    low = quality is not None and quality < quality_min
+    if not low and not idle:
+        if quality is None:
+            problem = _surface_problem(errors, 'router_health')
+            return 'unknown', problem or 'router_health has no global quality score', None
+        reason = 'router quality %s >= %s' % (_fmt(quality), _fmt(quality_min))
+        reason += ', not idle' if idle is False else ', idle flag not reported'
+        return 'ok', reason, None
+    parts = []
+    if low:
+        parts.append('degraded (global quality %s < %s)' % (_fmt(quality), _fmt(quality_min)))
+    if idle:
+        parts.append('idle')
+    degraded_text = (', '.join('%s (%s)' % (d['symbol'], _fmt(d['quality'])) for d in degraded)
+                     or ('none' if symbols else 'per-symbol table not reported'))
+    idle_seconds = to_number(_liveness_detail(docs.get('diagnostics'), 'router_idle_seconds'))
+    seen = ('global quality %s; degraded symbols: %s; avg slippage %s bps; avg latency %s ms; idle %s'
+            % (_fmt(quality), degraded_text, _fmt(router.get('avg_slippage_bps')), _fmt(router.get('avg_latency_ms')),
+               'yes' if idle else ('no' if idle is False else 'not reported')))
+    if idle and idle_seconds is not None:
+        seen += ' (%s s)' % _fmt(idle_seconds, 1)
+    details = {'quality': quality, 'quality_min': quality_min, 'idle': idle, 'idle_liveness': flags['liveness'],
+               'idle_router_global': flags['router_global'], 'router_idle_seconds': idle_seconds,
+               'degraded_symbols': degraded, 'symbols_tracked': router.get('symbols_tracked'),
+               'avg_slippage_bps': router.get('avg_slippage_bps'), 'avg_latency_ms': router.get('avg_latency_ms')}
+    finding = _finding('router', 'Router %s' % ' and '.join(parts), seen,
+                       'router global quality >= %s and router not idle' % _fmt(quality_min), details)
+    return 'finding', 'router %s' % ' and '.join(parts), finding
+
+
+def _liveness_detail(diagnostics, key):
+    liveness = diagnostics.get('runtime_diagnostics') if isinstance(diagnostics, dict) else None
+    liveness = liveness.get('liveness') if isinstance(liveness, dict) else None
+    details = liveness.get('details') if isinstance(liveness, dict) else None
+    return details.get(key) if isinstance(details, dict) else None
+
+
+def hook_exit_coverage(runtime, docs, errors, coverage_min, underwater_max):
+    problem = _surface_problem(errors, 'diagnostics')
+    if problem:
+        return 'unknown', problem, None
+    pipeline = docs['diagnostics'].get('runtime_diagnostics') if isinstance(docs.get('diagnostics'), dict) else None
+    pipeline = pipeline.get('exit_pipeline') if isinstance(pipeline, dict) else None
+    if not isinstance(pipeline, dict):
+        return 'unknown', 'diagnostics.json has no runtime_diagnostics.exit_pipeline object', None
+    cov = check_exit_coverage(runtime, coverage_min)
+    under = check_underwater_without_tp_sl(runtime, underwater_max)
+    checks = [cov, under]
+    if not any(c['ok'] is False for c in checks):
+        if all(c['ok'] is True for c in checks):
+            return 'ok', '%s; %s' % (cov['reason'], under['reason']), None
+        return 'unknown', '; '.join(c['reason'] for c in checks if c['ok'] is None), None
+    exit_info = runtime.get('exit') or {}
+    breakdown = exit_info.get('mismatch_breakdown')
+    if breakdown is None:
+        breakdown_text = 'mismatch_breakdown %s' % PRE_V76
+    else:
+        breakdown_text = 'mismatch_breakdown ' + (', '.join('%s=%s' % (k, breakdown[k]) for k in sorted(breakdown))
+                                                  or 'empty')
+    threshold = fraction(coverage_min)
+    seen = ('exit coverage %s %%; %s open positions, TP/SL registered %s, missing %s; %s underwater without TP/SL; %s'
+            % (_fmt(exit_info.get('coverage_pct'), 1), _fmt(exit_info.get('open_positions')),
+               _fmt(exit_info.get('tp_sl_registered')), _fmt(exit_info.get('tp_sl_missing')),
+               _fmt(exit_info.get('underwater_without_tp_sl')), breakdown_text))
+    details = {'coverage_pct': exit_info.get('coverage_pct'), 'coverage_min_pct': round(threshold * 100.0, 1),
+               'open_positions': exit_info.get('open_positions'),
+               'tp_sl_registered': exit_info.get('tp_sl_registered'), 'tp_sl_missing': exit_info.get('tp_sl_missing'),
+               'underwater_without_tp_sl': exit_info.get('underwater_without_tp_sl'),
+               'max_underwater_without_tp_sl': underwater_max,
+               'ledger_registry_mismatch': exit_info.get('ledger_registry_mismatch'),
+               'mismatch_breakdown': breakdown if breakdown is not None else PRE_V76}
+    reasons = [c['reason'] for c in checks if c['ok'] is False]
+    parts = []
+    if cov['ok'] is False:
+        parts.append('coverage %s %% below %s %%' % (_fmt(exit_info.get('coverage_pct'), 1), _fmt(threshold * 100, 1)))
+    if under['ok'] is False:
+        parts.append('%s underwater position(s) without TP/SL' % exit_info.get('underwater_without_tp_sl'))
+    finding = _finding('exit_coverage', 'Exit coverage: %s' % '; '.join(parts), seen,
+                       'exit coverage >= %s %%; underwater positions without TP/SL <= %d'
+                       % (_fmt(threshold * 100, 1), underwater_max), details)
+    return 'finding', '; '.join(reasons), finding
+
+
+def hook_dd_transition(runtime, docs, errors):
+    anomalies, problem = _anomalies_block(docs, errors)
+    if problem:
+        return 'unknown', problem, None
+    if 'dd_flap' not in anomalies:
+        return 'unknown', 'risk_snapshot.anomalies has no dd_flap flag', None
+    raw = anomalies.get('dd_flap')
+    active = to_flag(raw)
+    if active is None:
+        return 'unknown', 'risk_snapshot.anomalies.dd_flap unreadable: %s' % _one_line(repr(raw))[:80], None
+    if not active:
+        return 'ok', 'no dd_flap anomaly', None
+    risk_dd = dd_facts(None, docs.get('risk_snapshot'))
+    dd_state = risk_dd['dd_state'] if risk_dd['dd_state'] is not None else runtime.get('dd_state')
+    dd_pct = risk_dd['dd_pct'] if risk_dd['dd_pct'] is not None else runtime.get('dd_pct')
+    details = {'dd_state': dd_state, 'dd_pct': dd_pct, 'nav_state_dd_state': dd_facts(docs.get('nav_state'),
+                                                                                       None)['dd_state']}
+    finding = _finding(
+        'dd_transition',
+        'DD state flapping (dd_flap): now %s' % (dd_state or 'unknown'),
+        'risk_snapshot.anomalies.dd_flap active; dd_state %s; drawdown %s %%' % (dd_state or 'n/a', _fmt(dd_pct)),
+        'no dd_flap anomaly (stable dd_state)',
+        details)
+    return 'finding', 'dd_flap anomaly active (dd_state %s)' % (dd_state or 'n/a'), finding
+
+
+# ---------------------------------------------------------------- dashboard
+
+def _item(panel, ok, detail):
+    return {'panel': panel, 'ok': ok, 'detail': _one_line(detail)}
+
+
+def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status):
+    items = []
+    risk = docs.get('risk_snapshot') if isinstance(docs.get('risk_snapshot'), dict) else None
+
+    # regime strip: vol regime / dd state / risk mode badges
+    vol = vol_regime_facts(risk, docs.get('kpis'))
+    risk_mode = risk.get('risk_mode') if risk else None
+    dd_state = dd_facts(None, risk)['dd_state'] if risk else None
+    missing = [name for name, value in (('risk_mode', risk_mode), ('dd_state', dd_state)) if value in (None, '')]
+    detail = 'vol regime %s; dd state %s; risk mode %s' % (vol or 'not reported', dd_state or 'missing',
+                                                         risk_mode or 'missing')
+    if risk is None:
+        detail = '%s; %s' % (_surface_problem(errors, 'risk_snapshot') or 'risk_snapshot.json not loaded', detail)
+    items.append(_item('regime_strip', not missing, detail))
+
+    # NAV / risk panel: nav + dd + var/cvar
+    portfolio = docs.get('kpis', {}).get('portfolio') if isinstance(docs.get('kpis'), dict) else None
+    portfolio = portfolio if isinstance(portfolio, dict) else {}
+    var = to_number(risk.get('var')) if risk else None
+    cvar = to_number(risk.get('cvar')) if risk else None
+    var = var if var is not None else to_number(portfolio.get('var_nav_pct'))
+    cvar = cvar if cvar is not None else to_number(portfolio.get('cvar_nav_pct'))
+    values = (('nav', runtime.get('nav')), ('dd', runtime.get('dd_pct')), ('var', var), ('cvar', cvar))
+    missing = [name for name, value in values if value is None]
+    items.append(_item('nav_risk_panel', not missing, '; '.join('%s %s' % (n, _fmt(v)) for n, v in values)
+                       + ('; missing: %s' % ', '.join(missing) if missing else '')))
+
+    # router health panel: global quality and per-symbol table
+    router = runtime.get('router') or {}
+    symbols = router_symbol_facts(docs.get('router_health'))
+    shape = router_shape(docs.get('router_health'))
+    if router.get('quality') is None:
+        ok = False
+        detail = _surface_problem(errors, 'router_health') or 'router_health has no global quality score'
+    elif symbols:
+        ok = True
+        detail = 'global quality %s; per-symbol table %d symbols' % (_fmt(router['quality']), len(symbols))
+    elif shape == 'top-level':
+        ok = None
+        detail = ('global quality %s; per-symbol table not reported (pre-v7.6 router_health shape, %s symbols)'
+                  % (_fmt(router['quality']), _fmt(router.get('symbols_tracked'))))
+    else:
+        ok = False
+        detail = 'global quality %s; per-symbol table missing' % _fmt(router['quality'])
+    items.append(_item('router_health', ok, detail))
+
+    # exit coverage panel: exit_pipeline present
+    exit_info = runtime.get('exit') or {}
+    pipeline = docs.get('diagnostics', {}).get('runtime_diagnostics') if isinstance(docs.get('diagnostics'),
+                                                                                    dict) else None
+    pipeline = pipeline.get('exit_pipeline') if isinstance(pipeline, dict) else None
+    if isinstance(pipeline, dict):
+        items.append(_item('exit_coverage', True, 'exit_pipeline present; coverage %s %%; mismatch_breakdown %s'
+                           % (_fmt(exit_info.get('coverage_pct'), 1),
+                              'present' if exit_info.get('mismatch_breakdown') is not None else PRE_V76)))
+    else:
+        items.append(_item('exit_coverage', False, _surface_problem(errors, 'diagnostics')
+                           or 'diagnostics.json has no runtime_diagnostics.exit_pipeline'))
+
+    # factor diagnostics panel: weights + orthogonalization flag
+    weights = runtime.get('factor_weights') or {}
+    factor = docs.get('factor_diagnostics') if isinstance(docs.get('factor_diagnostics'), dict) else None
+    ortho = factor.get('orthogonalization_enabled') if factor else None
+    ortho_text = 'not reported' if ortho is None else ('on' if to_flag(ortho) else 'off')
+    if weights:
+        items.append(_item('factor_diagnostics', True, 'weights %s; orthogonalization %s'
+                           % (', '.join('%s=%s' % (k, _fmt(to_number(weights[k]))) for k in sorted(weights)),
+                              ortho_text)))
+    else:
+        items.append(_item('factor_diagnostics', False, '%s; orthogonalization %s'
+                           % (_surface_problem(errors, 'factor_diagnostics')
+                              or 'factor_diagnostics has no weights', ortho_text)))
+
+    # system health: engine version (+ expected) and healthz
+    version = runtime.get('engine_version')
+    ok = True
+    parts = []
+    if version is None:
+        ok = False
+        parts.append(_surface_problem(errors, 'engine_metadata') or 'engine_metadata has no engine_version/version')
+    elif expected_version:
+        same = normalize_version(version) == normalize_version(expected_version)
+        ok = ok and same
+        parts.append('engine %s %s expected %s' % (version, '==' if same else '!=', expected_version))
+    else:
+        parts.append('engine %s (no expected version given)' % version)
+    if healthz_status is None:
+        parts.append('healthz not measured')
+    elif healthz_status < 1:
+        ok = False
+        parts.append('healthz no answer')
+    else:
+        ok = ok and healthz_status == 200
+        parts.append('healthz %d' % healthz_status)
+    items.append(_item('system_health', ok, '; '.join(parts)))
+    return items
+
+
+# ---------------------------------------------------------------- module
+
+def build_summary(runtime):
+    router = runtime.get('router') or {}
+    exit_info = runtime.get('exit') or {}
+    return {
+        'nav': runtime.get('nav'),
+        'nav_age_s': runtime.get('nav_age_s'),
+        'dd_state': runtime.get('dd_state'),
+        'dd_pct': runtime.get('dd_pct'),
+        'risk_mode': runtime.get('risk_mode'),
+        'router_quality': router.get('quality'),
+        'symbols_tracked': router.get('symbols_tracked'),
+        'avg_slippage_bps': router.get('avg_slippage_bps'),
+        'avg_latency_ms': router.get('avg_latency_ms'),
+        'exit_coverage_pct': exit_info.get('coverage_pct'),
+        'open_positions': exit_info.get('open_positions'),
+        'underwater_without_tp_sl': exit_info.get('underwater_without_tp_sl'),
+        'factor_weights': runtime.get('factor_weights') or {},
+        'anomalies': active_anomalies(runtime.get('anomalies')),
+        'engine_version': runtime.get('engine_version'),
+    }
+
+
+def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_underwater_without_tp_sl=0,
+             severity=None, expected_version=None, healthz_status=None, now=None):
+    """Everything the module returns (except ``changed``)."""
+    now = time.time() if now is None else now
+    sev = dict(DEFAULT_SEVERITY)
+    sev.update(severity or {})
+    docs, errors = load_runtime_surfaces(state_dir)
+    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now)
+
+    results = {
+        'nav_anomaly': hook_nav_anomaly(runtime, docs, errors),
+        'router': hook_router(runtime, docs, errors, router_quality_min),
+        'exit_coverage': hook_exit_coverage(runtime, docs, errors, exit_coverage_min, max_underwater_without_tp_sl),
+        'dd_transition': hook_dd_transition(runtime, docs, errors),
+    }
+    hooks = {}
+    findings = []
+    for name in HOOKS:
+        status, reason, finding = results[name]
+        hooks[name] = {'status': status, 'severity': sev[name], 'reason': _one_line(reason)}
+        if finding is not None:
+            finding['severity'] = sev[name]
+            findings.append(finding)
+    failed = [f for f in findings if f['severity'] == 'fail']
+    warned = [f for f in findings if f['severity'] == 'warn']
+    unknown = [name for name in HOOKS if hooks[name]['status'] == 'unknown']
+    dashboard = dashboard_checklist(runtime, docs, errors, expected_version, healthz_status)
+    summary = build_summary(runtime)
+
+    if findings:
+        msg = '%d finding%s: %s' % (len(findings), '' if len(findings) == 1 else 's',
+                                    ', '.join('%s (%s)' % (f['hook'], f['severity']) for f in findings))
+    else:
+        msg = 'no incidents'
+    if unknown:
+        msg += ' (unknown: %s)' % ', '.join(unknown)
+    generated = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    document = {
+        'schema': SCHEMA,
+        'generated_at': generated,
+        'state_dir': state_dir,
+        'ok': not failed,
+        'findings': findings,
+        'hooks': hooks,
+        'summary': summary,
+    }
+    return {
+        'hooks': hooks,
+        'findings': findings,
+        'failed_hooks': failed,
+        'warned_hooks': warned,
+        'unknown_hooks': unknown,
+        'dashboard': dashboard,
+        'dashboard_ok': not any(item['ok'] is False for item in dashboard),
+        'summary': summary,
+        'document': document,
+        'msg': msg,
+    }
+
+
+def validate_severity(severity):
+    """One-line error for a bad severity dict, else None."""
+    if not isinstance(severity, dict):
+        return 'severity must be a dict of hook -> warn|fail'
+    unknown = sorted(str(k) for k in severity if k not in HOOKS)
+    if unknown:
+        return 'severity: unknown hook name(s) %s (known: %s)' % (', '.join(unknown), ', '.join(HOOKS))
+    bad = sorted('%s=%s' % (k, v) for k, v in severity.items() if v not in SEVERITIES)
+    if bad:
+        return 'severity: invalid value(s) %s (allowed: warn, fail)' % ', '.join(bad)
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state_dir=dict(type='path', required=True),
+            exit_coverage_min=dict(type='float', default=0.9),
+            router_quality_min=dict(type='float', default=0.5),
+            max_underwater_without_tp_sl=dict(type='int', default=0),
+            severity=dict(type='dict', default={}),
+            expected_version=dict(type='str'),
+            healthz_status=dict(type='int'),
+            now=dict(type='float'),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    severity = dict((k, v.strip().lower() if isinstance(v, str) else v) for k, v in (params['severity'] or {}).items())
+    error = validate_severity(severity)
+    if error:
+        module.fail_json(msg=_one_line(error))
+    if params['exit_coverage_min'] < 0 or params['exit_coverage_min'] > 100:
+        module.fail_json(msg='exit_coverage_min must be a fraction 0..1 or a percentage 0..100')
+    if params['router_quality_min'] < 0:
+        module.fail_json(msg='router_quality_min must not be negative')
+    if params['max_underwater_without_tp_sl'] < 0:
+        module.fail_json(msg='max_underwater_without_tp_sl must not be negative')
+    state_dir = params['state_dir']
+    if not os.path.isdir(state_dir):
+        module.warn('state_dir %s does not exist or is not a directory' % state_dir)
+
+    result = evaluate(state_dir,
+                      exit_coverage_min=params['exit_coverage_min'],
+                      router_quality_min=params['router_quality_min'],
+                      max_underwater_without_tp_sl=params['max_underwater_without_tp_sl'],
+                      severity=severity,
+                      expected_version=params['expected_version'],
+                      healthz_status=params['healthz_status'],
+                      now=params['now'])
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()
