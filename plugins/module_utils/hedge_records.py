@@ -103,6 +103,19 @@ def dumps(data):
     return json.dumps(data, indent=2, sort_keys=True) + '\n'
 
 
+def _write_fd(fd, data, mode):
+    """Write all of ``data`` to ``fd`` with ``mode``, fsync it, and close it."""
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_json_atomic(path, data, mode=FILE_MODE):
     """Write ``data`` as JSON to ``path`` atomically (temp file in the same dir, fsync, os.replace, fsync dir).
 
@@ -112,15 +125,7 @@ def write_json_atomic(path, data, mode=FILE_MODE):
     text = dumps(data).encode('utf-8')
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
     try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(text)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_fd(fd, text, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -139,15 +144,7 @@ def create_json_exclusive(path, data, mode=FILE_MODE):
     text = dumps(data).encode('utf-8')
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0), mode)
     try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(text)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_fd(fd, text, mode)
     except BaseException:
         try:
             os.unlink(path)

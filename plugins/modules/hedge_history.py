@@ -60,13 +60,8 @@ options:
     description:
       - Epoch seconds to use as the current time instead of the target's clock (for tests).
     type: float
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 notes:
   - Records are ordered by C(started_at) (ISO-8601 UTC text, so text order is time order), then by C(id).
   - V(query) on a missing dir returns an empty history. Files that are not a JSON object are skipped and

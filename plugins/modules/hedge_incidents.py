@@ -71,13 +71,8 @@ options:
     description:
       - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
     type: float
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 seealso:
   - module: gpt_hedge.activation.hedge_runtime
   - module: gpt_hedge.activation.hedge_state

@@ -68,13 +68,8 @@ options:
     description:
       - Epoch seconds to use as the current time instead of the target's clock (for tests).
     type: float
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 notes:
   - Re-entry with O(state=present) and a heartbeat refresh with O(state=refreshed) rewrite the heartbeat but
     report C(changed=false).

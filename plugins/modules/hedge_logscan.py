@@ -98,13 +98,8 @@ options:
     description: Maximum number of lines returned in RV(error_lines) and RV(publish_error_lines).
     type: int
     default: 20
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 notes:
   - When the boot line is found, the publish counts cover the out log after the last boot line (plus the err log
     region); otherwise the whole scanned region. Error and warning counts cover the whole scanned region.

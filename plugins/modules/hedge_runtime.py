@@ -74,13 +74,8 @@ options:
     description:
       - Epoch seconds to use as the current time for RV(runtime.nav_age_s) when it has to be computed (for tests).
     type: float
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 seealso:
   - module: gpt_hedge.activation.hedge_state
   - module: gpt_hedge.activation.hedge_version

@@ -94,13 +94,8 @@ options:
     description:
       - Epoch seconds to use as the current time instead of the target's clock (for tests).
     type: float
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 notes:
   - The per-surface status is evaluated in this order; the first that applies wins
     V(missing), V(malformed), V(missing_keys), V(no_timestamp), V(stale), V(not_updated), V(ok).

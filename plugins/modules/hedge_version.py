@@ -55,13 +55,8 @@ options:
       - Whether untracked files count as dirty (as in plain C(git status --porcelain)).
     type: bool
     default: true
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
 requirements:
   - git on the target
 notes:
@@ -168,6 +163,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import normalize_version
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
     get_path,
     validate_path,
@@ -175,14 +171,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json im
 
 DIRTY_FILES_CAP = 20
 
-
-def normalize_version(value):
-    if value is None:
-        return None
-    text = str(value).strip()
-    if text[:1] in ('v', 'V'):
-        text = text[1:]
-    return text
 
 
 def first_line(text):

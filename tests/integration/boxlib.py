@@ -75,7 +75,7 @@ class Box:
         result = {}
         for line in out.splitlines():
             parts = line.split()
-            if len(parts) >= 2 and ":" in parts[0]:
+            if len(parts) >= 2 and parts[0].startswith(self.info["group"] + ":"):
                 pid = parts[3].rstrip(",") if len(parts) > 3 and parts[2] == "pid" else ""
                 result[parts[0].split(":", 1)[1]] = (parts[1], pid)
         return result

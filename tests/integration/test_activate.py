@@ -79,3 +79,26 @@ def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, 
     assert after == before
     assert before["version"] == "v7.5"
     assert all(state == "RUNNING" for state, _pid in after["status"].values())
+
+
+def test_stopped_supervisor_is_refused_before_any_change(fresh_box, tmp_path):
+    fresh_box.cli("stop")
+    before = {"head": fresh_box.head(), "porcelain": fresh_box.git("status", "--porcelain"),
+              "version": fresh_box.version_file()}
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert run.rc != 0
+    assert "status exited" in gate_failure(run.stdout, "preflight.supervisor"), run.stdout[-3000:]
+    assert {"head": fresh_box.head(), "porcelain": fresh_box.git("status", "--porcelain"),
+            "version": fresh_box.version_file()} == before
+    assert fresh_box.status() == {}, "supervisord was started by the run"
+
+
+def test_unreachable_box_changes_nothing(fresh_box, tmp_path):
+    before = fresh_box.snapshot()
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6",
+                       ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=1,
+                       ansible_ssh_common_args="-o ConnectTimeout=3")
+    assert run.rc != 0
+    assert "UNREACHABLE" in run.stdout and "Connection refused" in " ".join(run.stdout.split())
+    assert fresh_box.snapshot() == before
+    assert not fresh_box.lock_path.exists()
