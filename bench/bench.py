@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Benchmark of gpt_hedge.activation on simulated local boxes (tests/box).
+
+Measured in one run on the same machine, each on fresh boxes:
+
+1. single-box activation v7.5 -> v7.6: the full playbook (every gate) vs the
+   bare runbook baseline (bench/runbook_baseline.sh: fetch, checkout,
+   supervisorctl restart, no checks) vs the floor (restart to the first
+   surface the new engine writes);
+2. automatic rollback: time from the failed gate (verify.engine_version under
+   the `wrong_engine_version` fault) to the verified v7.5;
+3. fleet scaling: activation of N boxes at once (forks >= N) and T(N)/T(1);
+4. peak memory (max RSS) of the controller's ansible-playbook process tree.
+
+Prints a table and writes JSON (--json). Usage:
+    .venv/bin/python bench/bench.py [--fleet 1,3,6,12] [--json bench/latest.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+INSTALL_BOX = REPO / "tests" / "box" / "install_box.py"
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO / "collections"))
+# pylint: disable=wrong-import-position
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import parse_timestamp  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def install(prefix: Path) -> dict:
+    subprocess.run([sys.executable, str(INSTALL_BOX), "install", "--prefix", str(prefix), "--port", str(free_port()),
+                    "--supervisor-bin", str(BIN)], check=True, stdout=subprocess.DEVNULL)
+    return json.loads((prefix / "box.json").read_text())
+
+
+def stop(prefix: Path) -> None:
+    subprocess.run([sys.executable, str(INSTALL_BOX), "stop", "--prefix", str(prefix)],
+                   check=False, stdout=subprocess.DEVNULL)
+
+
+def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, int, int]:
+    """Run cmd; return (wall seconds, exit code, max RSS in KiB of its process tree)."""
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    if log:
+        out.close()
+    return wall, os.waitstatus_to_exitcode(status), usage.ru_maxrss
+
+
+def write_inventory(boxes: list[Path], directory: Path) -> Path:
+    """An inventory of local boxes, with the local inventory's group_vars."""
+    directory.mkdir(parents=True, exist_ok=True)
+    group_vars = directory / "group_vars"
+    if not group_vars.exists():
+        group_vars.symlink_to(REPO / "inventories" / "local" / "group_vars")
+    hosts = {f"box{i:02d}": {"ansible_connection": "local",
+                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                             "hedge_local_prefix": str(prefix)} for i, prefix in enumerate(boxes, 1)}
+    path = directory / "hosts.yml"
+    path.write_text(json.dumps({"hedge_boxes": {"hosts": hosts}}, indent=2))
+    return path
+
+
+def playbook(inventory: Path, name: str, outputs: Path, *extra: str, log: Path) -> tuple[float, int, int]:
+    env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORKS": "50",
+           "HEDGE_OPSLOG_DIR": str(outputs / "opslog"), "HEDGE_REPORT_DIR": str(outputs / "reports")}
+    return timed([str(BIN / "ansible-playbook"), "-i", str(inventory), name, *extra], env=env, log=log)
+
+
+def first_fresh_surface(state_dir: Path, since: float, timeout: float = 60.0) -> float:
+    """Poll until a surface carries a timestamp newer than `since`; return when."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in state_dir.glob("*.json"):
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            stamp = parse_timestamp(data.get("updated_ts") or data.get("updated_at"))
+            if stamp and stamp > since:
+                return time.time()
+        time.sleep(0.05)
+    raise RuntimeError("no fresh surface within %s s" % timeout)
+
+
+def bench_single(work: Path, outputs: Path) -> dict:
+    box = work / "single"
+    install(box)
+    inv = write_inventory([box], work / "inv-single")
+    wall, rc, rss = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "activate.log")
+    stop(box)
+    return {"activation_s": round(wall, 2), "rc": rc, "max_rss_kib": rss}
+
+
+def bench_baseline(work: Path) -> dict:
+    box = work / "baseline"
+    info = install(box)
+    env = {"CHECKOUT": info["checkout"], "SUPERVISORCTL": info["supervisorctl"], "SUPERVISOR_CONF": info["supervisor_conf"],
+           "VERSION": "v7.6"}
+    wall, rc, _rss = timed(["bash", str(REPO / "bench" / "runbook_baseline.sh")], env=env, log=work / "baseline.log")
+    stop(box)
+    return {"baseline_s": round(wall, 2), "rc": rc}
+
+
+def bench_floor(work: Path) -> dict:
+    box = work / "floor"
+    info = install(box)
+    subprocess.run(["git", "-C", info["checkout"], "checkout", "-q", "v7.6"], check=True)
+    start = time.time()
+    subprocess.run([info["supervisorctl"], "-c", info["supervisor_conf"], "restart", "hedge:"],
+                   check=True, stdout=subprocess.DEVNULL)
+    fresh = first_fresh_surface(Path(info["state_dir"]), start)
+    stop(box)
+    return {"floor_s": round(fresh - start, 2)}
+
+
+def bench_rollback(work: Path, outputs: Path) -> dict:
+    box = work / "rollback"
+    install(box)
+    subprocess.run([sys.executable, str(INSTALL_BOX), "set-fault", "v7.6", "wrong_engine_version", "--prefix", str(box)],
+                   check=True, stdout=subprocess.DEVNULL)
+    inv = write_inventory([box], work / "inv-rollback")
+    wall, rc, rss = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "rollback.log")
+    stop(box)
+    history = sorted((json.loads(p.read_text()) for p in (box / "activation" / "history").glob("*.json")),
+                     key=lambda r: r["started_at"])
+    gate_failed, verified = gate_to_verified(work / "rollback.log")
+    return {"activation_with_rollback_s": round(wall, 2), "rc": rc, "max_rss_kib": rss,
+            "failed_gate_to_verified_rollback_s": None if gate_failed is None else round(verified - gate_failed, 2),
+            "outcomes": [(r["kind"], r["outcome"]) for r in history]}
+
+
+def gate_to_verified(log: Path) -> tuple[float | None, float | None]:
+    """Timestamps of the failed gate and of the verified rollback, from the
+    `BENCH <event> <epoch>` lines of the bench_timer callback."""
+    failed = verified = None
+    for line in log.read_text().splitlines():
+        if line.startswith("BENCH "):
+            _tag, name, stamp = line.split()
+            if name == "gate_failed" and failed is None:
+                failed = float(stamp)
+            elif name == "rollback_verified":
+                verified = float(stamp)
+    return failed, verified
+
+
+def bench_fleet(work: Path, outputs: Path, sizes: list[int]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        boxes = [work / f"fleet{n}" / f"box{i:02d}" for i in range(1, n + 1)]
+        for prefix in boxes:
+            install(prefix)
+        inv = write_inventory(boxes, work / f"inv-fleet{n}")
+        wall, rc, rss = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / f"fleet{n}.log")
+        for prefix in boxes:
+            stop(prefix)
+        rows.append({"n": n, "seconds": round(wall, 2), "rc": rc, "max_rss_kib": rss})
+    base = rows[0]["seconds"] if rows else None
+    for row in rows:
+        row["ratio"] = round(row["seconds"] / base, 2) if base else None
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fleet", default="1,3,6,12", help="fleet sizes (default 1,3,6,12)")
+    parser.add_argument("--json", default=str(REPO / "bench" / "latest.json"), help="where to write the JSON")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="gpt-hedge-bench-"))
+    outputs = work / "outputs"
+    os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "gpt_hedge.activation.bench_timer"
+    try:
+        single = bench_single(work, outputs)
+        baseline = bench_baseline(work)
+        floor = bench_floor(work)
+        rollback = bench_rollback(work, outputs)
+        fleet = bench_fleet(work, outputs, [int(n) for n in args.fleet.split(",") if n])
+    finally:
+        for box_json in work.rglob("box.json"):
+            stop(box_json.parent)
+    result = {"single": single, "baseline": baseline, "floor": floor, "rollback": rollback, "fleet": fleet,
+              "peak_rss_mib": round(max([single["max_rss_kib"], rollback["max_rss_kib"]]
+                                        + [r["max_rss_kib"] for r in fleet]) / 1024, 1),
+              "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    shutil.rmtree(work, ignore_errors=True)
+    ok = single["rc"] == 0 and baseline["rc"] == 0 and all(r["rc"] == 0 for r in fleet)
+    return 0 if ok else 1
+
+
+def table(r: dict) -> str:
+    s, b, f, rb = r["single"], r["baseline"], r["floor"], r["rollback"]
+    lines = [
+        "| measurement | value | target |",
+        "|---|---|---|",
+        f"| activation, every gate (1 box) | {s['activation_s']} s | |",
+        f"| bare runbook baseline (no checks) | {b['baseline_s']} s | |",
+        f"| floor: restart to first fresh surface | {f['floor_s']} s | |",
+        f"| activation / baseline | {round(s['activation_s'] / b['baseline_s'], 2)}x | <= 2x |",
+        f"| failed gate -> verified rollback | {rb['failed_gate_to_verified_rollback_s']} s | < 30 s |",
+        f"| activation that rolled back (wall) | {rb['activation_with_rollback_s']} s | |",
+    ]
+    for row in r["fleet"]:
+        lines.append(f"| fleet N={row['n']}: T(N) | {row['seconds']} s (T(N)/T(1) = {row['ratio']}) |"
+                     f" {'<= 2.5 at N=12' if row['n'] == 12 else ''} |")
+    lines.append(f"| peak controller memory (max RSS) | {r['peak_rss_mib']} MiB | |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Timestamps for bench/bench.py: when a gate failed, when a rollback was verified.
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: bench_timer
+type: aggregate
+short_description: Print the moments the benchmark measures
+description:
+  - Prints C(BENCH gate_failed <epoch>) when a task fails with a C(GATE ... FAILED) message and
+    C(BENCH rollback_verified <epoch>) when the automatic rollback is noted as verified.
+  - Used by C(bench/bench.py) to measure the time from a failed gate to a verified rollback.
+requirements:
+  - enable in configuration (ANSIBLE_CALLBACKS_ENABLED=gpt_hedge.activation.bench_timer)
+'''
+
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    """Print BENCH lines with epoch timestamps."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'gpt_hedge.activation.bench_timer'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        message = str(result._result.get('msg', ''))
+        if 'GATE ' in message and ' FAILED' in message:
+            self._display.display('BENCH gate_failed %.3f' % time.time())
+
+    def v2_runner_on_ok(self, result):
+        if result._task.get_name().endswith('Note the verified rollback'):
+            self._display.display('BENCH rollback_verified %.3f' % time.time())
