@@ -146,6 +146,8 @@ def run_playbook(box: Box, playbook: str, tmp_path: Path, **extravars) -> Run:
             "HEDGE_BOX_PORT": str(box.port),
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_NOCOLOR": "1",
+            "HEDGE_OPSLOG_DIR": str(tmp_path / "opslog"),
+            "HEDGE_REPORT_DIR": str(tmp_path / "reports"),
         },
         quiet=True,
     )
@@ -190,7 +192,8 @@ def read_history(history_dir: Path) -> list[dict]:
 def spawn_playbook(box: Box, playbook: str, log: Path, **extravars) -> subprocess.Popen:
     """Start ansible-playbook in the background (own process group) against `box`."""
     env = {**os.environ, "HEDGE_BOX_PREFIX": str(box.prefix), "HEDGE_BOX_PORT": str(box.port),
-           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "HEDGE_OPSLOG_DIR": str(log.parent / "opslog"), "HEDGE_REPORT_DIR": str(log.parent / "reports")}
     out = open(log, "w")  # noqa: SIM115 - closed by the caller's process lifetime
     return subprocess.Popen(
         ["ansible-playbook", playbook, "-e", json.dumps(extravars)],

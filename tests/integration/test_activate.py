@@ -2,6 +2,7 @@
 every preflight gate's failing case (the live box must be left as it was)."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -15,7 +16,9 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
     before = fresh_box.status()
     assert fresh_box.version_file() == "v7.5"
 
-    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    secret = "ghp_n0tToBeLogged4ctivation"
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6", preflight_ci_token=secret,
+                       notes="integration test", operator="alice")
 
     assert run.rc == 0, run.stdout[-3000:]
     assert fresh_box.git("describe", "--tags", "--exact-match") == "v7.6"
@@ -34,6 +37,20 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
         assert f"GATE {gate} passed" in run.stdout, gate
     assert "GATE preflight.ci_status NOT CHECKED" in run.stdout
     assert "all gates passed" in run.stdout
+    assert "All checks passed" in run.stdout
+
+    # The ops log and the incident report: written on the controller, no secret in them or the output.
+    assert secret not in run.stdout
+    (opslog_json,) = (tmp_path / "opslog").glob("localbox-*.json")
+    entry = json.loads(opslog_json.read_text())
+    assert (entry["operator"], entry["version"], entry["previous_version"], entry["outcome"]) == \
+        ("alice", "v7.6", "v7.5", "success")
+    assert entry["commit"] == fresh_box.head() and entry["notes"] == "integration test"
+    assert entry["anomalies"] == "None" and entry["exit_coverage_pct"] == 100.0
+    (report,) = (tmp_path / "reports").glob("localbox-incidents-*.json")
+    assert json.loads(report.read_text())["ok"] is True
+    for path in [opslog_json, opslog_json.with_suffix(".md"), report]:
+        assert secret not in path.read_text(), path
 
     # A second activation of the live version changes nothing and restarts nothing.
     again = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
