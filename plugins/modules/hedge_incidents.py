@@ -296,16 +296,25 @@ def _anomalies_block(docs, errors):
     return risk['anomalies'], None
 
 
-def hook_nav_anomaly(runtime, docs, errors):
+def _anomaly_flag(docs, errors, name):
+    """(raw value, active bool, None) of risk_snapshot.anomalies.<name>, or
+    (None, None, reason) when the hook cannot tell (an unknown status)."""
     anomalies, problem = _anomalies_block(docs, errors)
     if problem:
-        return 'unknown', problem, None
-    if 'nav_jump' not in anomalies:
-        return 'unknown', 'risk_snapshot.anomalies has no nav_jump flag', None
-    raw = anomalies.get('nav_jump')
+        return None, None, problem
+    if name not in anomalies:
+        return None, None, 'risk_snapshot.anomalies has no %s flag' % name
+    raw = anomalies.get(name)
     active = to_flag(raw)
     if active is None:
-        return 'unknown', 'risk_snapshot.anomalies.nav_jump unreadable: %s' % _one_line(repr(raw))[:80], None
+        return raw, None, 'risk_snapshot.anomalies.%s unreadable: %s' % (name, _one_line(repr(raw))[:80])
+    return raw, active, None
+
+
+def hook_nav_anomaly(runtime, docs, errors):
+    raw, active, problem = _anomaly_flag(docs, errors, 'nav_jump')
+    if problem:
+        return 'unknown', problem, None
     facts = runtime.get('anomalies') or {}
     pct = facts.get('nav_jump_pct')
     if not active:
@@ -416,15 +425,9 @@ def hook_exit_coverage(runtime, docs, errors, coverage_min, underwater_max):
 
 
 def hook_dd_transition(runtime, docs, errors):
-    anomalies, problem = _anomalies_block(docs, errors)
+    _raw, active, problem = _anomaly_flag(docs, errors, 'dd_flap')
     if problem:
         return 'unknown', problem, None
-    if 'dd_flap' not in anomalies:
-        return 'unknown', 'risk_snapshot.anomalies has no dd_flap flag', None
-    raw = anomalies.get('dd_flap')
-    active = to_flag(raw)
-    if active is None:
-        return 'unknown', 'risk_snapshot.anomalies.dd_flap unreadable: %s' % _one_line(repr(raw))[:80], None
     if not active:
         return 'ok', 'no dd_flap anomaly', None
     risk_dd = dd_facts(None, docs.get('risk_snapshot'))
