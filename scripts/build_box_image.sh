@@ -4,9 +4,12 @@
 # Debian mirror configured in apt's sources (no image registry needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BASE_IMAGE="${BASE_IMAGE:-gpt-hedge-base:bookworm}"
 IMAGE="${BOX_IMAGE:-gpt-hedge-box}"
-PACKAGES=supervisor,git,python3,python3-venv,python3-pytest,make,curl,jq,procps,ca-certificates
+# docker-compose (v1, with python3-docker) lets a box run the runbook's option B
+# against the host's engine (molecule scenario `docker`).
+PACKAGES=supervisor,git,python3,python3-venv,python3-pytest,make,curl,jq,procps,ca-certificates,docker-compose,python3-docker
+# The base is named after its package list, so a new list builds a new base.
+BASE_IMAGE="${BASE_IMAGE:-gpt-hedge-base:bookworm-$(echo "$PACKAGES" | sha256sum | cut -c1-8)}"
 
 mirror() {
   local uri
@@ -18,7 +21,7 @@ mirror() {
 }
 
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-  if [ "$BASE_IMAGE" = "gpt-hedge-base:bookworm" ]; then
+  if [[ "$BASE_IMAGE" == gpt-hedge-base:bookworm* ]]; then
     rootfs="$(mktemp -d /tmp/gpt-hedge-rootfs.XXXXXX)"
     echo "== debootstrap bookworm ($PACKAGES) from $(mirror)"
     debootstrap --variant=minbase --include="$PACKAGES" bookworm "$rootfs" "$(mirror)" >/tmp/debootstrap.log 2>&1 \
