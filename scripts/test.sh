@@ -29,6 +29,7 @@ stage "ansible-lint (production)" ansible-lint --profile production -q
 stage "pytest unit+box+integration" pytest -q -p no:cacheprovider tests/unit tests/box tests/integration
 stage "docker engine" scripts/docker_engine.sh
 stage "runtime-box image" scripts/build_box_image.sh
+stage "registry + engine images" scripts/docker_registry.sh
 # Equivalent of `molecule test --all`, one scenario at a time so each is timed.
 for scenario in $(ls molecule/*/molecule.yml | xargs -n1 dirname | xargs -n1 basename); do
   stage "molecule $scenario" molecule test -s "$scenario"

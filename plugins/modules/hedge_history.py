@@ -174,7 +174,11 @@ last:
   returned: when O(action=query)
   type: dict
 last_activation:
-  description: The newest record with C(kind=activation), or null.
+  description:
+    - The newest record with C(kind=activation) that changed the release (its C(previous_version)
+      differs from its C(version)), or null. A re-activation of the release already live is skipped,
+      so that a rollback with no version goes back past it; when every activation is such a
+      re-activation, the newest one.
   returned: when O(action=query)
   type: dict
 last_good:
@@ -254,6 +258,15 @@ def newest(records, key, value):
     return None
 
 
+def last_release_change(records):
+    """The newest activation that changed the release (see RETURN last_activation)."""
+    activations = [r for r in records if r.get('kind') == 'activation']
+    for record in reversed(activations):
+        if record.get('previous_version') != record.get('version'):
+            return record
+    return activations[-1] if activations else None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -299,7 +312,7 @@ def main():
             records=shown,
             count=len(records),
             last=last,
-            last_activation=newest(records, 'kind', 'activation'),
+            last_activation=last_release_change(records),
             last_good=newest(records, 'outcome', 'success'),
             interrupted=interrupted,
             unreadable=unreadable,
