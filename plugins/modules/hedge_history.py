@@ -175,10 +175,10 @@ last:
   type: dict
 last_activation:
   description:
-    - The newest record with C(kind=activation) that changed the release (its C(previous_version)
-      differs from its C(version)), or null. A re-activation of the release already live is skipped,
-      so that a rollback with no version goes back past it; when every activation is such a
-      re-activation, the newest one.
+    - The newest record with C(kind=activation) that left the box changed, or null. Skipped, so that
+      a rollback with no version goes back past them - re-activations of the release already live
+      (C(previous_version) equal to C(version)) and runs that left the box as it was (C(outcome)
+      V(refused) or V(rolled_back)). When every activation is skipped, the newest one.
   returned: when O(action=query)
   type: dict
 last_good:
@@ -262,7 +262,8 @@ def last_release_change(records):
     """The newest activation that changed the release (see RETURN last_activation)."""
     activations = [r for r in records if r.get('kind') == 'activation']
     for record in reversed(activations):
-        if record.get('previous_version') != record.get('version'):
+        if (record.get('previous_version') != record.get('version')
+                and record.get('outcome') not in ('refused', 'rolled_back')):
             return record
     return activations[-1] if activations else None
 

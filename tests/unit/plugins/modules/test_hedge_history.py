@@ -264,8 +264,12 @@ def test_query_limit_keeps_newest(run_module, hdir, limit, expected):
                  'a2', 'a2', id='only-re-activations-newest'),
     pytest.param([rec('a1', '2026-11-20T09:00:00Z', version='v7.6', previous_version='v7.5'),
                   rec('a2', '2026-11-21T09:00:00Z', version='v7.6', previous_version='v7.6'),
-                  rec('a3', '2026-11-22T09:00:00Z', version='v7.7', previous_version='v7.6', outcome='rolled_back')],
-                 'a3', 'a2', id='newest-change-even-if-rolled-back'),
+                  rec('a3', '2026-11-22T09:00:00Z', version='v7.7', previous_version='v7.6', outcome='rolled_back'),
+                  rec('a4', '2026-11-23T09:00:00Z', version='v7.7', previous_version='v7.6', outcome='refused')],
+                 'a1', 'a2', id='rolled-back-and-refused-runs-skipped'),
+    pytest.param([rec('a1', '2026-11-20T09:00:00Z', version='v7.6', previous_version='v7.5'),
+                  rec('a2', '2026-11-21T09:00:00Z', version='v7.7', previous_version='v7.6', outcome='failed')],
+                 'a2', 'a1', id='failed-without-rollback-left-the-box-changed'),
 ])
 def test_query_last_activation_and_last_good(run_module, hdir, records, last_activation, last_good):
     write_records(hdir, records)
