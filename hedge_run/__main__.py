@@ -1,0 +1,6 @@
+"""python -m hedge_run ..."""
+import sys
+
+from hedge_run.cli import main
+
+sys.exit(main())
