@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import first_present  # noqa: E402
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import DEFAULT_SURFACES  # noqa: E402
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import parse_timestamp  # noqa: E402
-from boxlib import AUTO_ROLLBACK_CASES, FAST_GATES, gate_failure  # noqa: E402,F401  (shared with the integration tests)
+from boxlib import AUTO_ROLLBACK_CASES, FAST_GATES, MOLECULE_CASES, gate_failure  # noqa: E402,F401  (shared with the integration tests)
 
 CHECKOUT = "/root/hedge-fund"
 STATE_DIR = CHECKOUT + "/logs/state"

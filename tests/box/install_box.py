@@ -72,7 +72,7 @@ class BoxError(RuntimeError):
 def make_config(prefix=None, container=False, checkout=None, origin=None, log_dir=None, faults_dir=None,
                 supervisor_conf=None, port=8501, loop_interval=1.0, intel_interval=300.0, programs=None,
                 executor_log_layout="split", bad_version_tag=None, system_site_packages=False,
-                supervisor_bin=None, python=None):
+                supervisor_bin=None, python=None, bad_docs_tag=None, no_sanity_tag=None):
     """Return the box description (the content of box.json) for the options."""
     prefix = os.path.abspath(prefix or (DEFAULT_CONTAINER_PREFIX if container else DEFAULT_LOCAL_PREFIX))
     if container:
@@ -101,8 +101,9 @@ def make_config(prefix=None, container=False, checkout=None, origin=None, log_di
                venv=os.path.join(checkout, "venv"), venv_python=os.path.join(checkout, "venv", "bin", "python"),
                sim_pointer=os.path.join(checkout, "venv", simfaults.POINTER_FILE),
                state_dir=os.path.join(checkout, "logs", "state"), version_file=os.path.join(checkout, "VERSION"),
-               initial_version=INITIAL_TAG, tags=list(TAGS) + ([bad_version_tag] if bad_version_tag else []),
-               bad_version_tag=bad_version_tag,
+               initial_version=INITIAL_TAG,
+               tags=list(TAGS) + [t for t in (bad_version_tag, bad_docs_tag, no_sanity_tag) if t],
+               bad_version_tag=bad_version_tag, bad_docs_tag=bad_docs_tag, no_sanity_tag=no_sanity_tag,
                supervisor_log_dir=sup_log_dir, executor_log_layout=executor_log_layout,
                executor_out_log=out_log, executor_err_log=err_log, program_logs=program_logs,
                port=int(port), healthz_url="http://127.0.0.1:%d/healthz" % int(port),
@@ -307,7 +308,7 @@ def install(box, force=False, start=True, timeout=60.0, log=print):
     _ensure_fresh(box, force)
     os.makedirs(box["prefix"], exist_ok=True)
     log("install_box: origin %s" % box["origin"])
-    make_origin.build_origin(box["origin"], box["bad_version_tag"])
+    make_origin.build_origin(box["origin"], box["bad_version_tag"], box.get("bad_docs_tag"), box.get("no_sanity_tag"))
     log("install_box: checkout %s at %s" % (box["checkout"], INITIAL_TAG))
     _run(["git", "clone", "-q", box["origin"], box["checkout"]])
     # A file:// URL, as ansible.builtin.git would rewrite a bare path to: the
@@ -463,6 +464,8 @@ def _parser():
     ins.add_argument("--executor-log-layout", choices=("split", "combined"), default="split",
                      help="split: <log-dir>/hedge-executor.{out,err}.log; combined: <log-dir>/supervisor/<program>.log")
     ins.add_argument("--bad-version-tag", metavar="TAG", help="extra tag whose VERSION still says v7.6")
+    ins.add_argument("--bad-docs-tag", metavar="TAG", help="extra tag whose docs_version still says v7.6")
+    ins.add_argument("--no-sanity-tag", metavar="TAG", help="extra tag without its runtime sanity script")
     ins.add_argument("--system-site-packages", action="store_true", help="box venv without pip install pytest")
     ins.add_argument("--supervisor-bin", metavar="DIR", help="use supervisord/supervisorctl from DIR")
     ins.add_argument("--python", help="python used to create the venvs (default python3)")
@@ -494,7 +497,8 @@ def main(argv=None):
             box = make_config(args.prefix, args.container, args.checkout, args.origin, args.log_dir,
                               args.faults_dir, args.supervisor_conf, args.port, args.loop_interval,
                               args.intel_interval, programs, args.executor_log_layout, args.bad_version_tag,
-                              args.system_site_packages, args.supervisor_bin, args.python)
+                              args.system_site_packages, args.supervisor_bin, args.python,
+                              bad_docs_tag=args.bad_docs_tag, no_sanity_tag=args.no_sanity_tag)
             install(box, force=args.force, start=not args.no_start, timeout=args.timeout)
             print(box["box_json"])
         elif args.command in ("start", "stop"):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build the bare git origin of the simulated GPT-Hedge engine.
 
-    python tests/box/make_origin.py --dest DIR [--bad-version-tag v7.7]
+    python tests/box/make_origin.py --dest DIR [--bad-version-tag v7.7] [--bad-docs-tag v7.8]
+                                    [--no-sanity-tag v7.6.1]
 
 History (branch ``main`` ends at ``v7.6``):
 
@@ -11,9 +12,14 @@ History (branch ``main`` ends at ``v7.6``):
   ``scripts/runtime_sanity_check_v7_6.py``;
 * ``--bad-version-tag TAG``: one more commit tagged TAG whose VERSION still
   says v7.6 (to exercise a VERSION-mismatch gate); only the tag reaches it.
+* ``--bad-docs-tag TAG``: a commit on v7.6 tagged TAG whose VERSION says TAG
+  but whose manifest ``docs_version`` still says v7.6 (docs not bumped).
+* ``--no-sanity-tag TAG``: a commit on v7.6 tagged TAG, VERSION and
+  docs_version TAG, that ships no ``runtime_sanity_check_<TAG>.py`` (only
+  v7.6's script); ``make pretag-TAG`` passes.
 
 Commit dates are fixed, so the commit hashes are reproducible. Importable:
-``build_origin(dest, bad_version_tag=None)``.
+``build_origin(dest, bad_version_tag=None, bad_docs_tag=None, no_sanity_tag=None)``.
 """
 import argparse
 import json
@@ -63,7 +69,7 @@ def _commit_and_tag(work, message, tag, date):
     _git(work, "tag", "-a", tag, "-m", "GPT-Hedge " + tag, date=date)
 
 
-def build_origin(dest, bad_version_tag=None):
+def build_origin(dest, bad_version_tag=None, bad_docs_tag=None, no_sanity_tag=None):
     """Create the bare origin repository at ``dest``; return its absolute path."""
     dest = os.path.abspath(dest)
     if os.path.exists(dest) and os.listdir(dest):
@@ -97,6 +103,16 @@ def build_origin(dest, bad_version_tag=None):
                    "# %s\n\nTagged without bumping VERSION (still v7.6).\n" % bad_version_tag)
             _commit_and_tag(work, "%s (VERSION not bumped)" % bad_version_tag, bad_version_tag, LATE_DATE)
 
+        if bad_docs_tag:  # VERSION bumped, manifest docs_version left at v7.6
+            _git(work, "checkout", "-q", "--detach", "v7.6")
+            _write(os.path.join(work, "VERSION"), bad_docs_tag + "\n")
+            _commit_and_tag(work, "%s (docs_version not bumped)" % bad_docs_tag, bad_docs_tag, LATE_DATE)
+
+        if no_sanity_tag:  # VERSION and docs bumped, no runtime_sanity_check_<tag>.py
+            _git(work, "checkout", "-q", "--detach", "v7.6")
+            _set_version(work, no_sanity_tag)
+            _commit_and_tag(work, "%s (no sanity script)" % no_sanity_tag, no_sanity_tag, LATE_DATE)
+
         os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
         _git(tmp, "clone", "-q", "--bare", work, dest)
     return dest
@@ -106,9 +122,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Build the simulated engine's bare git origin.")
     parser.add_argument("--dest", required=True, help="directory of the bare repository to create")
     parser.add_argument("--bad-version-tag", metavar="TAG", help="add a commit tagged TAG whose VERSION stays v7.6")
+    parser.add_argument("--bad-docs-tag", metavar="TAG", help="add a commit tagged TAG whose docs_version stays v7.6")
+    parser.add_argument("--no-sanity-tag", metavar="TAG", help="add a commit tagged TAG without its sanity script")
     args = parser.parse_args(argv)
     try:
-        path = build_origin(args.dest, args.bad_version_tag)
+        path = build_origin(args.dest, args.bad_version_tag, args.bad_docs_tag, args.no_sanity_tag)
     except (FileExistsError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         print("make_origin: %s %s" % (exc, detail.decode(errors="replace")), file=sys.stderr)

@@ -108,6 +108,21 @@ def test_make_origin_cli_without_bad_tag(tmp_path):
     assert set(git(str(dest), "tag").split()) == {"v7.5", "v7.6"}
 
 
+def test_make_origin_bad_docs_and_no_sanity_tags(tmp_path):
+    origin = make_origin.build_origin(str(tmp_path / "origin.git"), bad_version_tag="v7.7",
+                                      bad_docs_tag="v7.8", no_sanity_tag="v7.6.1")
+    assert set(git(origin, "tag").split()) == {"v7.5", "v7.6", "v7.7", "v7.8", "v7.6.1"}
+    for tag, version, docs in (("v7.7", "v7.6", "v7.6"), ("v7.8", "v7.8", "v7.6"), ("v7.6.1", "v7.6.1", "v7.6.1")):
+        assert git(origin, "show", "%s:VERSION" % tag).strip() == version
+        assert json.loads(git(origin, "show", "%s:v7_manifest.json" % tag))["docs_version"] == docs
+        assert git(origin, "rev-parse", "%s^{commit}^" % tag) == git(origin, "rev-parse", "v7.6^{commit}")
+    files = git(origin, "ls-tree", "-r", "--name-only", "v7.6.1").split()
+    assert "scripts/runtime_sanity_check_v7_6.py" in files
+    assert "scripts/runtime_sanity_check_v7_6_1.py" not in files
+    assert "RELEASE_NOTES.md" not in files
+    assert git(origin, "rev-parse", "main") == git(origin, "rev-parse", "v7.6^{commit}")
+
+
 # --- fault files and configuration -----------------------------------------
 
 def test_fault_files_roundtrip(tmp_path):
@@ -193,6 +208,22 @@ def test_fault_effects_on_surfaces(tmp_path):
     assert exits["tp_sl_coverage_pct"] == 0.6 and exits["underwater_without_tp_sl_count"] == 2
     assert exits["mismatch_breakdown"]["missing_tp_sl_entries"] == 3
     assert state["engine_metadata.json"]["engine_version"] == "v7.4"
+
+
+@pytest.mark.parametrize(("checked_out", "fails"), [("v7.6", True), ("v7.5", False)])
+def test_sanity_fail_fault_follows_the_checked_out_version(tmp_path, monkeypatch, checked_out, fails):
+    """sanity_fail acts on the state dir of a checkout at the faulted VERSION."""
+    checkout = tmp_path / "hedge-fund"
+    state_dir = checkout / "logs" / "state"
+    state_dir.mkdir(parents=True)
+    (checkout / "VERSION").write_text(checked_out + "\n")
+    publish_all(state_dir, checked_out)
+    faults = tmp_path / "faults"
+    install_box.set_fault(str(faults), "v7.6", "sanity_fail")
+    monkeypatch.setenv(simfaults.ENV_FAULTS_DIR, str(faults))
+    result = run_sanity(str(state_dir))
+    assert result.returncode == (1 if fails else 0), result.stdout
+    assert ("FAIL  simulated sanity failure (fault sanity_fail, live VERSION v7.6)" in result.stdout) == fails
 
 
 def test_malformed_json_fails_sanity(tmp_path):

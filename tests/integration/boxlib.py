@@ -19,6 +19,7 @@ sys.path.insert(0, str(REPO / "collections"))
 # The collection's own timestamp parser (every form of the contract).
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import parse_timestamp  # noqa: E402,F401
 INSTALL_BOX = REPO / "tests" / "box" / "install_box.py"
+STATEFILES = REPO / "tests" / "box" / "engine" / "hedge" / "statefiles.py"
 
 
 def free_port() -> int:
@@ -108,6 +109,13 @@ class Box:
     def clear_faults(self) -> None:
         self.cli("clear-faults")
 
+    def foreign_state_writes(self) -> list[str]:
+        """Files in logs/state that the engine did not write (its write ledger,
+        tests/box/engine/hedge/statefiles.py): [] when nothing else wrote there."""
+        result = subprocess.run([sys.executable, str(STATEFILES), str(self.state_dir)],
+                                capture_output=True, text=True)
+        return [] if result.returncode == 0 else result.stdout.split()
+
 
 def install_box(prefix: Path, *extra: str) -> Box:
     port = free_port()
@@ -174,7 +182,18 @@ AUTO_ROLLBACK_CASES = [
     ("malformed_json", "verify.surfaces_fresh"),
     ("wrong_engine_version", "verify.engine_version"),
     ("dashboard_down", "verify.dashboard_healthz"),
+    ("error_log", "verify.error_log"),
+    ("publish_errors", "verify.state_publish"),
+    ("no_publish", "verify.state_publish"),
+    ("sanity_fail", "verify.sanity"),
+    ("nav_jump", "verify.runtime_sanity"),
 ]
+# Each case runs once in CI: these locally (tests/integration/test_rollback.py:
+# the two ends of the pipeline, a restart that fails and verify gates), the rest
+# in molecule's auto_rollback scenario, on a box container.
+LOCAL_FAULTS = ("crash_at_boot", "wrong_engine_version", "error_log", "publish_errors", "sanity_fail", "nav_jump")
+LOCAL_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] in LOCAL_FAULTS]
+MOLECULE_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] not in LOCAL_FAULTS]
 FAST_GATES = {
     "restart_running_timeout": 20,
     "verify_boot_timeout": 10,

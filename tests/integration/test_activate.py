@@ -67,27 +67,39 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
         ("v7.7", None, "preflight.version_file", "expected v7.7"),
         ("v7.6", "pretag_fail", "preflight.pretag", "make pretag-v7.6 exited"),
         ("v7.6", "dirty", "deploy.clean_checkout", "has local changes"),
+        ("v7.8", None, "preflight.docs_version", "docs_version is v7.6, expected v7.8"),
+        ("v7.6.1", None, "preflight.sanity_script", "scripts/runtime_sanity_check_v7_6_1.py is missing in v7.6.1"),
+        ("v7.6", "sanity_fail", "preflight.sanity", "scripts/runtime_sanity_check_v7_6.py exited 1: RESULT: FAIL"),
+        ("v7.6", "no_origin", "preflight.checkout", "is not a git checkout with remote 'origin'"),
         ("7.6", None, "input.version", "invalid version"),
         ("v7.6; rm -rf /", None, "input.version", "invalid version"),
         ("", None, "input.version", "no version given"),
     ],
-    ids=["missing-tag", "version-mismatch", "pretag-fails", "dirty-checkout", "no-v-prefix", "injection", "empty"],
+    ids=["missing-tag", "version-mismatch", "pretag-fails", "dirty-checkout", "docs-not-bumped", "no-sanity-script",
+         "sanity-fails", "no-origin-remote", "no-v-prefix", "injection", "empty"],
 )
 def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, prepare, gate, reason):
     dirty_file = shared_box.checkout / "hedge" / "dashboard.py"
     if prepare == "pretag_fail":
         shared_box.set_fault("v7.6", "pretag_fail")
+    elif prepare == "sanity_fail":  # the v7.6 sanity script fails against the live (v7.5) state
+        shared_box.set_fault("v7.5", "sanity_fail")
     elif prepare == "dirty":
         dirty_file.write_text(dirty_file.read_text() + "# local hotfix\n")
+    elif prepare == "no_origin":  # someone renamed the live checkout's remote
+        shared_box.git("remote", "rename", "origin", "upstream")
     before = shared_box.snapshot()
+    records_before = len(shared_box.history())
     try:
         run = run_playbook(shared_box, "activate.yml", tmp_path, version=version)
         after = shared_box.snapshot()
     finally:
-        if prepare == "pretag_fail":
+        if prepare in ("pretag_fail", "sanity_fail"):
             shared_box.clear_faults()
         elif prepare == "dirty":
             shared_box.git("checkout", "--", "hedge/dashboard.py")
+        elif prepare == "no_origin":
+            shared_box.git("remote", "rename", "upstream", "origin")
 
     assert run.rc != 0
     failure = gate_failure(run.stdout, gate)
@@ -96,6 +108,45 @@ def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, 
     assert after == before
     assert before["version"] == "v7.5"
     assert all(state == "RUNNING" for state, _pid in after["status"].values())
+    assert shared_box.foreign_state_writes() == []
+    records = shared_box.history()
+    if gate.startswith("input."):  # refused before the lock: no record
+        assert len(records) == records_before
+    else:
+        assert len(records) == records_before + 1
+        assert (records[-1]["version"], records[-1]["outcome"], records[-1]["failed_gate"]) == (version, "refused", gate)
+        assert records[-1]["rollback"] == "not_needed"
+    assert not shared_box.lock_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        # an inventory that puts the automation's history and lock into the engine's state dir
+        (lambda box: {"box_automation_dir": str(box.state_dir / "activation")}, "automation_dir={state_dir}/activation"),
+        (lambda box: {"box_state_dir": f"{box.state_dir}/", "box_automation_dir": f"{box.state_dir}/activation"},
+         "automation_dir={state_dir}/activation"),
+        (lambda box: {"box_checkout": "hedge-fund"}, "checkout=hedge-fund,"),
+        (lambda box: {"box_programs": []}, "programs=,"),
+    ],
+    ids=["automation-dir-in-state-dir", "state-dir-trailing-slash", "relative-checkout", "no-programs"],
+)
+def test_unusable_box_description_is_refused(shared_box, tmp_path, overrides, reason):
+    before = shared_box.snapshot()
+    records_before = len(shared_box.history())
+    run = run_playbook(shared_box, "activate.yml", tmp_path, version="v7.6", **overrides(shared_box))
+
+    assert run.rc != 0
+    assert gate_failure(run.stdout, "input.box"), run.stdout[-3000:]
+    folded = " ".join(run.stdout.split())
+    failure = folded[folded.find("GATE input.box FAILED: "):][:1000]
+    assert reason.format(state_dir=shared_box.state_dir) in failure
+    assert "GATE lock" not in run.stdout and "GATE preflight." not in run.stdout
+    assert shared_box.snapshot() == before
+    assert len(shared_box.history()) == records_before
+    assert not shared_box.lock_path.exists()
+    assert not (shared_box.state_dir / "activation").exists()
+    assert shared_box.foreign_state_writes() == []
 
 
 def test_stopped_supervisor_is_refused_before_any_change(fresh_box, tmp_path):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from boxlib import AUTO_ROLLBACK_CASES, FAST_GATES, gate_failure, run_playbook
+from boxlib import FAST_GATES, LOCAL_CASES, gate_failure, run_playbook
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
 
@@ -61,14 +61,11 @@ def rollback_box(tmp_path_factory):
 
     from boxlib import install_box, stop_box
 
-    box = install_box(tmp_path_factory.mktemp("auto") / "box", "--supervisor-bin", str(Path(sys.executable).parent))
+    box = install_box(tmp_path_factory.mktemp("auto") / "box", "--bad-version-tag", "v7.7",
+                      "--supervisor-bin", str(Path(sys.executable).parent))
     yield box
     stop_box(box)
 
-
-# Every fault switch runs in molecule's auto_rollback scenario; locally, the two
-# ends of the pipeline (a restart that fails, a verify gate that fails).
-LOCAL_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] in ("crash_at_boot", "wrong_engine_version")]
 
 
 @pytest.mark.parametrize(("fault", "gate"), LOCAL_CASES, ids=[c[0] for c in LOCAL_CASES])
@@ -92,6 +89,37 @@ def test_failed_gate_rolls_back_automatically(rollback_box, tmp_path, fault, gat
     assert activation["outcome"] == "rolled_back" and activation["failed_gate"] == gate
     assert rollback["kind"] == "auto_rollback" and rollback["rollback_of"] == activation["id"]
     assert rollback["outcome"] == "success" and rollback["version"] == "v7.5"
+    assert box.foreign_state_writes() == []
+
+
+def test_checkout_not_at_tag_rolls_back(rollback_box, tmp_path):
+    """deploy.checkout: a stray post-checkout hook moves HEAD from the v7.6 tag to
+    v7.7's commit, whose VERSION also says v7.6: only the commit tells them apart."""
+    box = rollback_box
+    assert_live(box, "v7.5")
+    v76, v77 = box.git("rev-parse", "v7.6^{commit}"), box.git("rev-parse", "v7.7^{commit}")
+    hook = box.checkout / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f'#!/bin/sh\n[ "$2" = "{v76}" ] && exec git checkout -q --detach {v77}\nexit 0\n')
+    hook.chmod(0o755)
+    try:
+        run = run_playbook(box, "activate.yml", tmp_path, version="v7.6", **FAST_GATES)
+    finally:
+        hook.unlink()
+
+    assert run.rc != 0
+    failure = gate_failure(run.stdout, "deploy.checkout")
+    assert failure, run.stdout[-3000:]
+    assert f"is at {v77[:12]} (VERSION v7.6), expected v7.6 ({v76[:12]})" in failure
+    assert "GATE restart.programs_running" not in run.stdout.split("GATE deploy.checkout FAILED")[0]
+    assert "automatic rollback to v7.5: verified" in " ".join(run.stdout.split())
+    assert_live(box, "v7.5")
+    assert not box.lock_path.exists()
+    activation, rollback = box.history()[-2:]
+    assert (activation["version"], activation["outcome"], activation["failed_gate"]) == \
+        ("v7.6", "rolled_back", "deploy.checkout")
+    assert rollback["kind"] == "auto_rollback" and rollback["rollback_of"] == activation["id"]
+    assert (rollback["outcome"], rollback["version"], rollback["previous_commit"]) == ("success", "v7.5", v77)
+    assert box.foreign_state_writes() == []
 
 
 def test_auto_rollback_off_leaves_box_for_inspection(fresh_box, tmp_path):

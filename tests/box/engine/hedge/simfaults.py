@@ -47,6 +47,8 @@ fault                    behaviour
 ``error_log``            every loop writes ``ERROR ...`` to stderr
 ``dashboard_down``       dashboard ``/healthz`` answers 503 ``unavailable``
 ``pretag_fail``          the engine's pytest suite (``make pretag-<VERSION>``) fails
+``sanity_fail``          the runtime sanity script exits 1 (a ``FAIL`` line) against the
+                         state dir of a checkout at this VERSION
 =======================  ==============================================================
 """
 import json
@@ -69,6 +71,7 @@ FAULTS = (
     "error_log",
     "dashboard_down",
     "pretag_fail",
+    "sanity_fail",
 )
 
 POINTER_FILE = "hedge-sim.json"

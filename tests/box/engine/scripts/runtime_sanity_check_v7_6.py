@@ -9,6 +9,10 @@ parses as JSON, 1 otherwise. v7.6-only fields (``anomalies``,
 ``mismatch_breakdown``) that are missing are reported as WARN, not failures,
 so the check tolerates state written by a v7.5 engine. Thresholds are printed
 for the operator; they do not change the exit status.
+
+Simulator fault ``sanity_fail`` (``hedge/simfaults.py``): active for the
+VERSION checked out where the state dir lives (``<checkout>/logs/state``), it
+adds a FAIL, so the check fails against the live state of that release.
 """
 import argparse
 import json
@@ -16,6 +20,9 @@ import os
 import sys
 import time
 from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hedge"))
+import simfaults  # noqa: E402  (the simulator's fault switches)
 
 REQUIRED = (
     "nav.json", "nav_state.json", "positions_state.json", "positions_ledger.json", "kpis_v7.json",
@@ -54,6 +61,16 @@ def load(state_dir, name, problems, required=True):
     except (OSError, ValueError) as exc:
         problems.append("%s: unreadable (%s)" % (name, exc))
     return None
+
+
+def live_checkout_version(state_dir):
+    """VERSION of the checkout whose ``logs/state`` is ``state_dir`` (None if unreadable)."""
+    path = os.path.join(os.path.abspath(state_dir), os.pardir, os.pardir, "VERSION")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
 
 
 def dd_name(value):
@@ -104,6 +121,10 @@ def main(argv=None):
         print("Mismatch Breakdown: %s" % json.dumps(exit_pipeline["mismatch_breakdown"], sort_keys=True))
     elif s["diagnostics.json"] is not None:
         print("WARN  diagnostics exit_pipeline.mismatch_breakdown missing (pre-v7.6 writer)")
+
+    live_version = live_checkout_version(args.state_dir)
+    if "sanity_fail" in simfaults.active_faults(live_version):
+        problems.append("simulated sanity failure (fault sanity_fail, live VERSION %s)" % live_version)
 
     for problem in problems:
         print("FAIL  %s" % problem)

@@ -124,8 +124,10 @@ def test_read_ref_without_checkout(run_module, engine_repo):
     assert (engine_repo / 'VERSION').read_text().strip() == 'v7.6'
 
 
-def test_annotated_tag_ref_is_peeled_to_commit(run_module, engine_repo):
-    result = run_version(run_module, engine_repo, ref='v7.6')
+# deploy_git's gate deploy.checkout compares HEAD with refs/tags/<version> peeled to its commit.
+@pytest.mark.parametrize('ref', ['v7.6', 'refs/tags/v7.6'])
+def test_annotated_tag_ref_is_peeled_to_commit(run_module, engine_repo, ref):
+    result = run_version(run_module, engine_repo, ref=ref)
     assert result['commit'] == git(engine_repo, 'rev-parse', 'HEAD')
     assert result['commit'] != git(engine_repo, 'rev-parse', 'v7.6')  # the tag object itself
 
@@ -225,3 +227,23 @@ def test_option_like_ref_is_rejected(run_module, engine_repo):
     result = run_version(run_module, engine_repo, ref='--output=/tmp/x')
     assert result['failed'] is True
     assert 'not a valid git ref' in result['msg']
+
+
+@pytest.mark.parametrize('moved_to, version_matches', [
+    ('untagged', True),   # a commit after the tag whose VERSION still says v7.6
+    ('v7.5', False),      # back at the previous release
+])
+def test_head_off_the_tag_is_told_apart_by_commit(run_module, engine_repo, moved_to, version_matches):
+    """The facts deploy.checkout compares: the work tree's commit vs the tag's commit."""
+    if moved_to == 'untagged':
+        (engine_repo / 'RELEASE_NOTES.md').write_text('# v7.7\n\nTagged without bumping VERSION.\n')
+        git(engine_repo, 'add', '-A')
+        git(engine_repo, 'commit', '-q', '-m', 'v7.7 (VERSION not bumped)')
+    else:
+        git(engine_repo, 'checkout', '-q', '--detach', moved_to)
+    work_tree = run_version(run_module, engine_repo, expected='v7.6')
+    tag = run_version(run_module, engine_repo, ref='refs/tags/v7.6', expected='v7.6')
+    assert tag['ref_exists'] is True and tag['commit'] == git(engine_repo, 'rev-parse', 'v7.6^{commit}')
+    assert work_tree['commit'] == git(engine_repo, 'rev-parse', 'HEAD') != tag['commit']
+    assert work_tree['version_matches'] is version_matches
+    assert work_tree['dirty'] is False
