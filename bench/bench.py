@@ -66,14 +66,27 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> t
 
 
 def write_inventory(boxes: list[Path], directory: Path) -> Path:
-    """An inventory of local boxes, with the local inventory's group_vars."""
+    """An inventory of local boxes with their box_* values written out, as a
+    real inventory holds them (the default local inventory derives them from
+    box.json through lookups on every use, which costs CPU per task and host)."""
     directory.mkdir(parents=True, exist_ok=True)
-    group_vars = directory / "group_vars"
-    if not group_vars.exists():
-        group_vars.symlink_to(REPO / "inventories" / "local" / "group_vars")
-    hosts = {f"box{i:02d}": {"ansible_connection": "local",
-                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                             "hedge_local_prefix": str(prefix)} for i, prefix in enumerate(boxes, 1)}
+    hosts = {}
+    for i, prefix in enumerate(boxes, 1):
+        box = json.loads((prefix / "box.json").read_text())
+        hosts[f"box{i:02d}"] = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "box_checkout": box["checkout"],
+            "box_executor_out_log": box["executor_out_log"],
+            "box_executor_err_log": box.get("executor_err_log") or "",
+            "box_supervisorctl_path": box["supervisorctl"],
+            "box_supervisor_config": box["supervisor_conf"],
+            "box_supervisor_group": box["group"],
+            "box_programs": box["program_names"],
+            "box_dashboard_port": box["port"],
+            "preflight_workdir": str(prefix / "preflight"),
+            "box_automation_dir": str(prefix / "activation"),
+        }
     path = directory / "hosts.yml"
     path.write_text(json.dumps({"hedge_boxes": {"hosts": hosts}}, indent=2))
     return path
