@@ -26,7 +26,7 @@ stage "setup (.venv)" scripts/setup.sh
 rm -rf "$HOME/.ansible/collections/ansible_collections/gpt_hedge"
 stage "yamllint" yamllint --strict .
 stage "ansible-lint (production)" ansible-lint --profile production -q
-stage "pytest unit+box+integration" pytest -q -p no:cacheprovider tests/unit tests/box tests/integration
+stage "pytest unit+box+integration" pytest -q -p no:cacheprovider --durations=25 tests/unit tests/box tests/integration
 stage "docker engine" scripts/docker_engine.sh
 stage "runtime-box image" scripts/build_box_image.sh
 stage "registry + engine images" scripts/docker_registry.sh

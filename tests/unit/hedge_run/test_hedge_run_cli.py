@@ -102,6 +102,8 @@ def test_runner_kwargs_default(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HEDGE_REPORT_DIR", raising=False)
     monkeypatch.setenv("HEDGE_OPSLOG_DIR", "ops")
+    # A PATH without the venv (as from cron): ansible-playbook must still be the venv's.
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
     options = cli.parse_args(["activate", "--version", "v7.6", "-e", "operator=alice", "--limit", "localbox"])
     kwargs = cli.runner_kwargs(options, "activate-1")
     assert kwargs["private_data_dir"] == str(tmp_path / "reports" / "hedge_run")
@@ -112,7 +114,13 @@ def test_runner_kwargs_default(tmp_path, monkeypatch):
     assert kwargs["limit"] == "localbox"
     assert kwargs["envvars"]["HEDGE_OPSLOG_DIR"] == str(tmp_path / "ops")  # the caller's cwd, not the project's
     assert kwargs["envvars"]["ANSIBLE_NOCOLOR"] == "1"
-    assert kwargs["envvars"]["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert kwargs["envvars"]["PATH"] == str(Path(sys.executable).parent) + ":/usr/bin:/bin"
+
+
+def test_runner_kwargs_keeps_a_path_that_starts_with_the_venv(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + ":/usr/bin")
+    kwargs = cli.runner_kwargs(cli.parse_args(["activate", "--version", "v7.6"]), "activate-2")
+    assert "PATH" not in kwargs["envvars"]
 
 
 def test_runner_kwargs_awx_private_data_dir(tmp_path):
