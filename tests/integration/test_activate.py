@@ -120,26 +120,32 @@ def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, 
 
 
 @pytest.mark.parametrize(
-    ("overrides", "reason"),
+    ("overrides", "gate", "reason"),
     [
         # an inventory that puts the automation's history and lock into the engine's state dir
-        (lambda box: {"box_automation_dir": str(box.state_dir / "activation")}, "automation_dir={state_dir}/activation"),
-        (lambda box: {"box_state_dir": f"{box.state_dir}/", "box_automation_dir": f"{box.state_dir}/activation"},
+        (lambda box: {"box_automation_dir": str(box.state_dir / "activation")}, "input.box",
          "automation_dir={state_dir}/activation"),
-        (lambda box: {"box_checkout": "hedge-fund"}, "checkout=hedge-fund,"),
-        (lambda box: {"box_programs": []}, "programs=,"),
+        (lambda box: {"box_state_dir": f"{box.state_dir}/", "box_automation_dir": f"{box.state_dir}/activation"},
+         "input.box", "automation_dir={state_dir}/activation"),
+        (lambda box: {"box_checkout": "hedge-fund"}, "input.box", "checkout=hedge-fund,"),
+        (lambda box: {"box_programs": []}, "input.box", "programs=,"),
+        (lambda box: {"hedge_deploy_method": "ftp"}, "input.deploy_method", 'unknown deploy method "ftp": use git or docker'),
+        (lambda box: {"hedge_deploy_method": "docker", "box_docker_registry_username": "ci"}, "input.deploy_method",
+         "a registry username and password together"),
+        (lambda box: {"hedge_canary": "abc"}, "input.fleet", 'hedge_canary "abc" is not a positive integer or 1%..100%'),
     ],
-    ids=["automation-dir-in-state-dir", "state-dir-trailing-slash", "relative-checkout", "no-programs"],
+    ids=["automation-dir-in-state-dir", "state-dir-trailing-slash", "relative-checkout", "no-programs",
+         "unknown-deploy-method", "docker-user-without-password", "canary-not-a-size"],
 )
-def test_unusable_box_description_is_refused(shared_box, tmp_path, overrides, reason):
+def test_unusable_box_description_is_refused(shared_box, tmp_path, overrides, gate, reason):
     before = shared_box.snapshot()
     records_before = len(shared_box.history())
     run = run_playbook(shared_box, "activate.yml", tmp_path, version="v7.6", **overrides(shared_box))
 
     assert run.rc != 0
-    assert gate_failure(run.stdout, "input.box"), run.stdout[-3000:]
+    assert gate_failure(run.stdout, gate), run.stdout[-3000:]
     folded = " ".join(run.stdout.split())
-    failure = folded[folded.find("GATE input.box FAILED: "):][:1000]
+    failure = folded[folded.find(f"GATE {gate} FAILED: "):][:1000]
     assert reason.format(state_dir=shared_box.state_dir) in failure
     assert "GATE lock" not in run.stdout and "GATE preflight." not in run.stdout
     assert shared_box.snapshot() == before
