@@ -67,5 +67,8 @@ for version in v7.5 v7.6; do
   fi
   docker push -q "$ref" >/dev/null
 done
+# A tag whose image is another release (v7.6's, labelled v7.6): GATE preflight.image_version.
+docker tag "$ADDR/gpt-hedge:v7.6" "$ADDR/gpt-hedge:v7.9-mislabelled"
+docker push -q "$ADDR/gpt-hedge:v7.9-mislabelled" >/dev/null
 docker logout "$ADDR" >/dev/null
 echo "$ADDR"

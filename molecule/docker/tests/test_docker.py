@@ -92,6 +92,20 @@ def test_image_tag_absent_from_registry_is_refused(host):
     assert (engine(host), env_version(host)) == before
 
 
+def test_docker_engine_that_does_not_answer_is_refused(host):
+    line, _ = _refused(host, "preflight.docker", "-e", "box_docker_host=unix:///run/no-such-docker.sock")
+    assert "no-such-docker.sock" in line
+
+
+def test_image_labelled_with_another_release_is_refused(host):
+    before = engine(host), env_version(host)
+    result = boxcheck.run_playbook("activate.yml", "-e", "version=v7.9-mislabelled")
+    assert result.returncode != 0
+    line = boxcheck.gate_failure(result.stdout, "preflight.image_version")
+    assert "org.opencontainers.image.version=v7.6" in line, result.stdout[-3000:]
+    assert (engine(host), env_version(host)) == before
+
+
 def test_rollback_redeploys_the_previous_image(host):
     result = boxcheck.run_playbook("rollback.yml")
     assert result.returncode == 0, result.stdout[-3000:]
