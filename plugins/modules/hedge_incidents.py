@@ -65,8 +65,17 @@ options:
     description:
       - HTTP status of the dashboard's C(/healthz) as measured by the caller (for example with M(ansible.builtin.uri));
         the V(system_health) item requires V(200). A value below 1 means no answer.
-      - Without it the dashboard health is not part of the item.
+      - Without it (and without O(healthz_url)) the dashboard health is not part of the item.
     type: int
+  healthz_url:
+    description:
+      - URL of the dashboard's C(/healthz), asked once from the box by the module itself when O(healthz_status) is not
+        given (one task instead of a separate M(ansible.builtin.uri) call). No answer counts as status V(-1).
+    type: str
+  healthz_timeout:
+    description: Seconds to wait for the answer of O(healthz_url).
+    type: float
+    default: 5
   now:
     description:
       - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
@@ -110,6 +119,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+healthz:
+  description: The answer of O(healthz_url) when the module asked it itself (C(status) V(-1) is no answer).
+  returned: when O(healthz_url) is given and O(healthz_status) is not
+  type: dict
+  sample: {url: http://127.0.0.1:8501/healthz, status: 200, msg: OK}
 hooks:
   description:
     - Every hook (V(nav_anomaly), V(router), V(exit_coverage), V(dd_transition)) with its C(status) (V(ok),
@@ -197,6 +211,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
     active_anomalies,
@@ -655,6 +670,8 @@ def main():
             severity=dict(type='dict', default={}),
             expected_version=dict(type='str'),
             healthz_status=dict(type='int'),
+            healthz_url=dict(type='str'),
+            healthz_timeout=dict(type='float', default=5),
             now=dict(type='float'),
         ),
         supports_check_mode=True,
@@ -674,14 +691,20 @@ def main():
     if not os.path.isdir(state_dir):
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
 
+    healthz_status = params['healthz_status']
+    healthz_msg = None
+    if healthz_status is None and params['healthz_url']:
+        healthz_status, _content, healthz_msg = http_get(params['healthz_url'], timeout=params['healthz_timeout'])
     result = evaluate(state_dir,
                       exit_coverage_min=params['exit_coverage_min'],
                       router_quality_min=params['router_quality_min'],
                       max_underwater_without_tp_sl=params['max_underwater_without_tp_sl'],
                       severity=severity,
                       expected_version=params['expected_version'],
-                      healthz_status=params['healthz_status'],
+                      healthz_status=healthz_status,
                       now=params['now'])
+    if healthz_msg is not None:
+        result['healthz'] = dict(url=params['healthz_url'], status=healthz_status, msg=healthz_msg)
     module.exit_json(changed=False, **result)
 
 

@@ -7,9 +7,12 @@ own builders (tests/box/engine/hedge: executor + sync_state), with its fault swi
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
 import os
+import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -600,3 +603,63 @@ def test_module_writes_nothing(run_module, state_dir, check_mode):
     assert len(result['findings']) == 4
     assert result['changed'] is False
     assert _snapshot(box) == before
+
+
+# ---------------------------------------------------------------- healthz asked by the module itself
+
+class _Healthz(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.send_response(self.server.answer)
+        self.end_headers()
+        self.wfile.write(b'ok' if self.server.answer == 200 else b'down')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def healthz_server():
+    servers = []
+
+    def start(answer):
+        server = http.server.HTTPServer(('127.0.0.1', 0), _Healthz)
+        server.answer = answer
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return 'http://127.0.0.1:%d/healthz' % server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return 'http://127.0.0.1:%d/healthz' % sock.getsockname()[1]
+
+
+@pytest.mark.parametrize('answer, ok, fragment, msg', [
+    (200, True, 'healthz 200', 'OK'),
+    (503, False, 'healthz 503', 'HTTP Error 503'),
+    (None, False, 'healthz no answer', 'Request failed'),
+])
+def test_dashboard_healthz_url_asked_by_the_module(run_module, state_dir, healthz_server, answer, ok, fragment, msg):
+    url = healthz_server(answer) if answer else _closed_port_url()
+    result = run_incidents(run_module, state_dir(sim_payloads('v7.6')), expected_version='v7.6',
+                           healthz_url=url, healthz_timeout=2)
+    assert_well_formed(result)
+    assert result['healthz']['url'] == url
+    assert result['healthz']['status'] == (answer or -1)
+    assert result['healthz']['msg'].startswith(msg)
+    system = item(result, 'system_health')
+    assert system['ok'] is ok
+    assert fragment in system['detail']
+
+
+def test_measured_healthz_status_wins_over_the_url(run_module, state_dir):
+    result = run_incidents(run_module, state_dir(sim_payloads('v7.6')), expected_version='v7.6',
+                           healthz_status=200, healthz_url=_closed_port_url())
+    assert 'healthz' not in result
+    assert item(result, 'system_health')['ok'] is True

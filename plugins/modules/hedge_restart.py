@@ -1,0 +1,305 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: hedge_restart
+short_description: Restart the GPT-Hedge supervisor group when needed and wait until every program is RUNNING
+description:
+  - One process on the box for the runbook's restart stage (option A, supervisor), in this order
+    1. note the executor log sizes and the box time;
+    2. read C(supervisorctl status) and the running engine version from C(engine_metadata.json);
+    3. decide whether a restart is needed (O(force), O(deploy_changed), a program not RUNNING, or the engine not
+       reporting O(expected_version));
+    4. restart, with O(scope=group) as the runbook does, C(supervisorctl stop <group>:), note the log sizes again
+       (so lines the old release writes until it is stopped do not count against the one started), then
+       C(supervisorctl start <group>:) (supervisord starts the group's programs together); with O(scope=programs)
+       C(supervisorctl restart <group>:<program>) one program after the other;
+    5. poll C(supervisorctl status) until every program of O(programs) is RUNNING, one is FATAL or EXITED, or
+       O(timeout) passes (a readiness poll, no fixed sleep).
+  - Returns the facts; it does not decide the gate. The role asserts on RV(not_running) and RV(errors)
+    (gate C(restart.programs_running)).
+  - Reads the state dir, never writes it. In check mode nothing is stopped or started; RV(needed) tells whether
+    a restart would happen.
+version_added: 0.3.0
+author:
+  - GPT-Hedge operations
+options:
+  supervisorctl:
+    description: C(supervisorctl) and its connection options, for example V([/usr/bin/supervisorctl, -c, /etc/supervisor/supervisord.conf]).
+    type: list
+    elements: str
+    required: true
+  group:
+    description: The supervisor group of the engine, for example V(hedge).
+    type: str
+    required: true
+  programs:
+    description: The group's programs, every one of which must be RUNNING.
+    type: list
+    elements: str
+    required: true
+  scope:
+    description: Restart the whole group at once (V(group)) or each program in turn (V(programs)).
+    type: str
+    choices: [group, programs]
+    default: group
+  force:
+    description: Restart even when nothing changed and the target already runs.
+    type: bool
+    default: false
+  deploy_changed:
+    description: Whether the deploy changed the checkout (a restart is then needed).
+    type: bool
+    default: true
+  state_dir:
+    description: The engine's state dir; C(engine_metadata.json) there tells the running version.
+    type: path
+    required: true
+  expected_version:
+    description: The release that must run, for example V(v7.6).
+    type: str
+    required: true
+  out_log:
+    description: The executor out log whose size is noted.
+    type: path
+    required: true
+  err_log:
+    description: The executor err log whose size is noted, when separate.
+    type: path
+  timeout:
+    description: Seconds to wait for every program to be RUNNING.
+    type: float
+    default: 60
+  poll_interval:
+    description: Seconds between two status reads while waiting.
+    type: float
+    default: 2
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
+'''
+
+EXAMPLES = r'''
+- name: Restart the supervisor group hedge when needed and wait for RUNNING
+  gpt_hedge.activation.hedge_restart:
+    supervisorctl: [/usr/bin/supervisorctl, -c, /etc/supervisor/supervisord.conf]
+    group: hedge
+    programs: [executor, dashboard, sync_state]
+    deploy_changed: true
+    state_dir: /root/hedge-fund/logs/state
+    expected_version: v7.6
+    out_log: /var/log/hedge-executor.out.log
+    err_log: /var/log/hedge-executor.err.log
+  register: restart
+
+- name: Gate restart.programs_running - every hedge program is RUNNING
+  ansible.builtin.assert:
+    that:
+      - restart.errors | length == 0
+      - restart.not_running | length == 0
+    fail_msg: "GATE restart.programs_running FAILED: not RUNNING: {{ restart.not_running | join(', ') }}"
+'''
+
+RETURN = r'''
+needed:
+  description: Whether a restart was (in check mode, would be) needed, and why in RV(reason).
+  returned: always
+  type: bool
+reason:
+  description: Why a restart was needed, or why not.
+  returned: always
+  type: str
+  sample: the deploy changed the checkout
+performed:
+  description: Whether the programs were restarted by this run (false in check mode).
+  returned: always
+  type: bool
+marks:
+  description:
+    - The log sizes and box time the verification scans from, C(out_offset), C(err_offset), C(box_time) (epoch).
+    - After the stop with O(scope=group) and a restart, else before anything was done.
+  returned: always
+  type: dict
+  sample: {out_offset: 52311, err_offset: 0, box_time: 1764590400.12}
+running_before:
+  description: Programs of O(programs) RUNNING before.
+  returned: always
+  type: list
+  elements: str
+engine_version_before:
+  description: The engine version C(engine_metadata.json) reported before (null when absent).
+  returned: always
+  type: str
+status_lines:
+  description: The last C(supervisorctl status) output.
+  returned: always
+  type: list
+  elements: str
+not_running:
+  description: Programs of O(programs) not RUNNING at the end.
+  returned: always
+  type: list
+  elements: str
+errors:
+  description:
+    - ERROR lines of the stop/start/restart commands (except stopping what is not running or starting what already
+      runs), and a note when O(timeout) passed.
+  returned: always
+  type: list
+  elements: str
+commands:
+  description: The supervisorctl commands run (argv, rc, output lines), status reads excluded.
+  returned: always
+  type: list
+  elements: dict
+'''
+
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import load_json
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import record_offsets
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
+    check_engine_version,
+    engine_version_facts,
+)
+
+IGNORED_ERRORS = re.compile(r'\((not running|already started)\)')
+STOPPED = re.compile(r'\s(FATAL|EXITED)\s')
+
+
+def running_programs(lines, group, programs):
+    pattern = re.compile(r'^%s:(\S+)\s+RUNNING' % re.escape(group))
+    running = set(m.group(1) for m in (pattern.match(line) for line in lines) if m)
+    return [p for p in programs if p in running]
+
+
+def command_errors(lines):
+    return [line.strip() for line in lines if 'ERROR' in line and not IGNORED_ERRORS.search(line)]
+
+
+class Restarter(object):
+
+    def __init__(self, module, clock=time.monotonic, sleep=time.sleep):
+        self.module = module
+        self.params = module.params
+        self.clock = clock
+        self.sleep = sleep
+        self.commands = []
+
+    def ctl(self, *args):
+        argv = list(self.params['supervisorctl']) + list(args)
+        rc, out, err = self.module.run_command(argv)
+        return rc, [line for line in (out + '\n' + err).splitlines() if line.strip()]
+
+    def run(self, *args):
+        rc, lines = self.ctl(*args)
+        self.commands.append(dict(argv=list(args), rc=rc, lines=lines))
+        return lines
+
+    def offsets(self):
+        marks = record_offsets(self.params['out_log'], self.params['err_log'])
+        return dict(out_offset=marks['out_size'], err_offset=marks['err_size'], box_time=marks['now'])
+
+    def decide(self, running, engine_check):
+        p = self.params
+        if p['force']:
+            return True, 'forced'
+        if p['deploy_changed']:
+            return True, 'the deploy changed the release'
+        missing = [x for x in p['programs'] if x not in running]
+        if missing:
+            return True, 'not RUNNING before: %s' % ', '.join(missing)
+        if not engine_check.get('ok'):
+            return True, engine_check.get('reason') or 'engine version unknown'
+        return False, '%s already running' % p['expected_version']
+
+    def restart(self):
+        p = self.params
+        group = p['group']
+        errors = []
+        marks = None
+        if p['scope'] == 'group':
+            errors += command_errors(self.run('stop', group + ':'))
+            marks = self.offsets()
+            errors += command_errors(self.run('start', group + ':'))
+        else:
+            for program in p['programs']:
+                errors += command_errors(self.run('restart', '%s:%s' % (group, program)))
+        return marks, errors
+
+    def wait_running(self):
+        p = self.params
+        deadline = self.clock() + p['timeout']
+        while True:
+            _rc, lines = self.ctl('status')
+            running = running_programs(lines, p['group'], p['programs'])
+            stopped = [line for line in lines if STOPPED.search(line)]
+            if len(running) == len(p['programs']) or stopped or self.clock() >= deadline:
+                timed_out = len(running) < len(p['programs']) and not stopped
+                return lines, running, timed_out
+            self.sleep(min(p['poll_interval'], max(deadline - self.clock(), 0)))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            supervisorctl=dict(type='list', elements='str', required=True),
+            group=dict(type='str', required=True),
+            programs=dict(type='list', elements='str', required=True),
+            scope=dict(type='str', choices=['group', 'programs'], default='group'),
+            force=dict(type='bool', default=False),
+            deploy_changed=dict(type='bool', default=True),
+            state_dir=dict(type='path', required=True),
+            expected_version=dict(type='str', required=True),
+            out_log=dict(type='path', required=True),
+            err_log=dict(type='path'),
+            timeout=dict(type='float', default=60),
+            poll_interval=dict(type='float', default=2),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not p['supervisorctl']:
+        module.fail_json(msg='supervisorctl must name the supervisorctl command')
+    if not p['programs']:
+        module.fail_json(msg='programs must list the programs of group %s' % p['group'])
+    if p['timeout'] < 0 or p['poll_interval'] <= 0:
+        module.fail_json(msg='timeout must not be negative and poll_interval must be positive')
+
+    restarter = Restarter(module)
+    marks = restarter.offsets()
+    _rc, status_before = restarter.ctl('status')
+    running_before = running_programs(status_before, p['group'], p['programs'])
+    metadata, _error = load_json(os.path.join(p['state_dir'], 'engine_metadata.json'))
+    engine_check = check_engine_version({'engine_version': engine_version_facts(metadata)[0]}, p['expected_version'])
+    needed, reason = restarter.decide(running_before, engine_check)
+
+    result = dict(changed=needed, needed=needed, reason=reason, performed=False, marks=marks,
+                  running_before=running_before, engine_version_before=engine_check.get('value'),
+                  status_lines=status_before, not_running=[x for x in p['programs'] if x not in running_before],
+                  errors=[], commands=restarter.commands)
+    if module.check_mode or not needed:
+        result['msg'] = ('would restart: ' if needed else 'no restart needed: ') + reason
+        module.exit_json(**result)
+
+    stopped_marks, errors = restarter.restart()
+    lines, running, timed_out = restarter.wait_running()
+    if timed_out:
+        errors.append('not every program RUNNING within %s s' % p['timeout'])
+    result.update(performed=True, marks=stopped_marks or marks, status_lines=lines, errors=errors,
+                  not_running=[x for x in p['programs'] if x not in running])
+    result['msg'] = 'restarted (%s): %s' % (reason, 'every program RUNNING' if not result['not_running']
+                                             else 'not RUNNING: ' + ', '.join(result['not_running']))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
