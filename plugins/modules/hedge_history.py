@@ -15,6 +15,10 @@ description:
     C(<dir>/<record_id>.json) per record.
   - V(start) writes the initial record of a run, V(finish) merges the outcome into it, V(query) reads the history
     and returns the last records, the last activation, the last good record and the interrupted runs.
+  - V(begin) is what a run does first, in one module run, reads the history (returned as RV(history), the answer of
+    V(query)), closes the records of interrupted runs as V(interrupted), works out the release to come back to
+    (RV(previous)) from O(live) and the last record, and starts the record O(record_id) with C(previous_version) and
+    C(previous_commit).
   - Every write is atomic (temp file in the same dir, fsync, rename, fsync of the dir). The module writes only
     under O(dir).
   - The record fields are not enforced; RV(records) shows the fields used by the roles.
@@ -34,14 +38,15 @@ options:
       - V(start) creates the record O(record_id) and fails if it already exists.
       - V(finish) merges O(record) into the existing record O(record_id) and fails if it does not exist.
       - V(query) only reads.
+      - V(begin) reads, closes interrupted records and starts O(record_id) (see the description).
     type: str
     required: true
-    choices: [start, finish, query]
+    choices: [begin, start, finish, query]
   record_id:
     description:
       - Id of the record, also its file name without C(.json). Letters, digits, C(.), C(_) and C(-), not starting
         with C(.).
-      - Required for V(start) and V(finish).
+      - Required for V(begin), V(start) and V(finish).
     type: str
   record:
     description:
@@ -51,9 +56,16 @@ options:
         C(finished_at) defaults to the current time.
     type: dict
     default: {}
+  live:
+    description:
+      - For V(begin), what the box runs now, C(version), C(commit) and optionally C(tag) (the checkout's tag).
+      - The release to come back to (RV(previous)) is this one, except after an interrupted run that had already
+        deployed its target (the last record is V(in_progress) and its C(version) is the live version) - then it is
+        that run's C(previous_version) and C(previous_commit).
+    type: dict
   limit:
     description:
-      - For V(query), the number of records returned in RV(records) (the newest ones).
+      - For V(query) and V(begin), the number of records returned in RV(records) (the newest ones).
     type: int
     default: 20
   now:
@@ -97,6 +109,18 @@ EXAMPLES = r'''
       failed_gate: state_fresh
       reason: "nav.json: stale: age 3600.2 s > 120 s (key updated_ts)"
 
+- name: Begin a run - close interrupted records, work out the previous release, open the record
+  gpt_hedge.activation.hedge_history:
+    dir: /var/lib/gpt-hedge/activation/history
+    action: begin
+    record_id: "{{ hedge_run_id }}"
+    live: {version: v7.5, commit: 9ab03d2, tag: v7.5}
+    record:
+      kind: activation
+      version: v7.6
+      method: git
+  register: ledger_begin
+
 - name: Read the activation history
   gpt_hedge.activation.hedge_history:
     dir: /var/lib/gpt-hedge/activation/history
@@ -113,7 +137,7 @@ EXAMPLES = r'''
 RETURN = r'''
 record:
   description: The record as written (or as it would be written in check mode).
-  returned: when O(action) is V(start) or V(finish)
+  returned: when O(action) is V(begin), V(start) or V(finish)
   type: dict
   sample:
     id: 20261125T110900Z-alice-4242
@@ -132,13 +156,24 @@ record:
     reason: null
     rollback_of: null
     notes: ""
-previous:
-  description: The record before the merge.
-  returned: when O(action=finish)
+history:
+  description: For V(begin), the history before this run, as V(query) returns it (RV(records), RV(count), RV(last), ...).
+  returned: when O(action=begin)
   type: dict
+previous:
+  description:
+    - For V(finish), the record before the merge.
+    - For V(begin), the release to come back to, C(version) and C(commit) (see O(live)).
+  returned: when O(action) is V(begin) or V(finish)
+  type: dict
+closed:
+  description: For V(begin), ids of the records of interrupted runs closed as V(interrupted).
+  returned: when O(action=begin)
+  type: list
+  elements: str
 path:
   description: Path of the record file.
-  returned: when O(action) is V(start) or V(finish)
+  returned: when O(action) is V(begin), V(start) or V(finish)
   type: str
   sample: /var/lib/gpt-hedge/activation/history/20261125T110900Z-alice-4242.json
 records:
@@ -268,17 +303,79 @@ def last_release_change(records):
     return activations[-1] if activations else None
 
 
+def query(directory, limit):
+    """The answer of action=query (without changed)."""
+    records, unreadable = read_history(directory)
+    shown = records[-limit:] if limit else []
+    interrupted = [r for r in records if r.get('outcome') == 'in_progress']
+    last = records[-1] if records else None
+    msg = '%d record(s) in %s' % (len(records), directory)
+    if last is not None:
+        msg += '; last %s (%s %s)' % (last.get('id'), last.get('kind', '?'), last.get('outcome', '?'))
+    if interrupted:
+        msg += '; interrupted: %s' % ', '.join(str(r.get('id')) for r in interrupted)
+    if unreadable:
+        msg += '; %d unreadable file(s)' % len(unreadable)
+    return dict(records=shown, count=len(records), last=last, last_activation=last_release_change(records),
+                last_good=newest(records, 'outcome', 'success'), interrupted=interrupted, unreadable=unreadable,
+                msg=msg)
+
+
+def previous_release(last, live):
+    """The release to come back to: what is live, or, after an interrupted run
+    that had already deployed its target, the release that was live before it."""
+    last = last or {}
+    if (last.get('outcome') == 'in_progress' and last.get('previous_version')
+            and last.get('version') == live.get('version')):
+        return dict(version=last.get('previous_version'), commit=last.get('previous_commit'))
+    return dict(version=live.get('tag') or live.get('version'), commit=live.get('commit'))
+
+
+def start_record(directory, record_id, given, now, check_mode):
+    path = os.path.join(directory, record_id + '.json')
+    if os.path.lexists(path):
+        raise ValueError('history record %s already exists (%s); a run id is started only once' % (record_id, path))
+    record = dict(given)
+    record['id'] = record_id
+    record.setdefault('started_at', utc_iso(now))
+    record.setdefault('outcome', 'in_progress')
+    if not check_mode:
+        ensure_dir(directory)
+        write_json_atomic(path, record)
+    return record, path
+
+
+def finish_record(directory, record_id, given, now, check_mode):
+    path = os.path.join(directory, record_id + '.json')
+    previous, error, dummy = read_json(path)
+    if error == 'missing':
+        raise ValueError('history record %s does not exist in %s; finish needs a started record'
+                         % (record_id, directory))
+    if error is not None:
+        raise ValueError('history record %s cannot be read: %s' % (path, error))
+    record = dict(previous)
+    record.update(given)
+    record['id'] = previous.get('id', record_id)
+    if 'finished_at' not in given:
+        record['finished_at'] = utc_iso(now)
+    if not check_mode:
+        write_json_atomic(path, record)
+    return record, previous, path
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             dir=dict(type='path', required=True),
-            action=dict(type='str', required=True, choices=['start', 'finish', 'query']),
+            action=dict(type='str', required=True, choices=['begin', 'start', 'finish', 'query']),
             record_id=dict(type='str'),
             record=dict(type='dict', default={}),
+            live=dict(type='dict'),
             limit=dict(type='int', default=20),
             now=dict(type='float'),
         ),
         required_if=[
+            ('action', 'begin', ('record_id', 'live')),
             ('action', 'start', ('record_id',)),
             ('action', 'finish', ('record_id',)),
         ],
@@ -289,36 +386,17 @@ def main():
     action = params['action']
     now = params['now'] if params['now'] is not None else time.time()
 
-    if action == 'query':
+    if action in ('query', 'begin'):
         if params['limit'] < 0:
             module.fail_json(msg='limit must be >= 0')
         if os.path.exists(directory) and not os.path.isdir(directory):
             module.fail_json(msg='dir %s is not a directory' % directory)
+    if action == 'query':
         try:
-            records, unreadable = read_history(directory)
+            history = query(directory, params['limit'])
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read history dir %s: %s' % (directory, exc))
-        shown = records[-params['limit']:] if params['limit'] else []
-        interrupted = [r for r in records if r.get('outcome') == 'in_progress']
-        last = records[-1] if records else None
-        msg = '%d record(s) in %s' % (len(records), directory)
-        if last is not None:
-            msg += '; last %s (%s %s)' % (last.get('id'), last.get('kind', '?'), last.get('outcome', '?'))
-        if interrupted:
-            msg += '; interrupted: %s' % ', '.join(str(r.get('id')) for r in interrupted)
-        if unreadable:
-            msg += '; %d unreadable file(s)' % len(unreadable)
-        module.exit_json(
-            changed=False,
-            records=shown,
-            count=len(records),
-            last=last,
-            last_activation=last_release_change(records),
-            last_good=newest(records, 'outcome', 'success'),
-            interrupted=interrupted,
-            unreadable=unreadable,
-            msg=msg,
-        )
+        module.exit_json(changed=False, **history)
 
     record_id = params['record_id']
     if not RECORD_ID_RE.match(record_id or ''):
@@ -331,44 +409,36 @@ def main():
         refuse_engine_state_dir(directory)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    path = os.path.join(directory, record_id + '.json')
 
-    if action == 'start':
-        if os.path.lexists(path):
-            module.fail_json(msg='history record %s already exists (%s); a run id is started only once'
-                                 % (record_id, path), path=path)
-        record = dict(given)
-        record['id'] = record_id
-        record.setdefault('started_at', utc_iso(now))
-        record.setdefault('outcome', 'in_progress')
-        if not module.check_mode:
-            try:
-                ensure_dir(directory)
-                write_json_atomic(path, record)
-            except (IOError, OSError) as exc:
-                module.fail_json(msg='cannot write history record %s: %s' % (path, exc))
-        module.exit_json(changed=True, record=record, path=path,
-                         msg='history record %s started (%s)' % (record_id, record.get('kind', 'no kind')))
-
-    # finish
-    previous, error, dummy = read_json(path)
-    if error == 'missing':
-        module.fail_json(msg='history record %s does not exist in %s; finish needs a started record'
-                             % (record_id, directory), path=path)
-    if error is not None:
-        module.fail_json(msg='history record %s cannot be read: %s' % (path, error), path=path)
-    record = dict(previous)
-    record.update(given)
-    record['id'] = previous.get('id', record_id)
-    if 'finished_at' not in given:
-        record['finished_at'] = utc_iso(now)
-    if not module.check_mode:
-        try:
-            write_json_atomic(path, record)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='cannot write history record %s: %s' % (path, exc))
-    module.exit_json(changed=True, record=record, previous=previous, path=path,
-                     msg='history record %s finished: %s' % (record_id, record.get('outcome')))
+    try:
+        if action == 'begin':
+            history = query(directory, params['limit'])
+            closed = []
+            for old in history['interrupted']:
+                if old.get('id') == record_id or not RECORD_ID_RE.match(str(old.get('id', ''))):
+                    continue
+                finish_record(directory, old['id'], dict(
+                    outcome='interrupted',
+                    reason='run ended without closing its record; found by run %s' % record_id), now, module.check_mode)
+                closed.append(old['id'])
+            previous = previous_release(history['last'], params['live'])
+            given.update(previous_version=previous['version'], previous_commit=previous['commit'])
+            record, path = start_record(directory, record_id, given, now, module.check_mode)
+            module.exit_json(changed=True, history=history, previous=previous, closed=closed, record=record,
+                             path=path, msg='history record %s started (%s), back to %s%s'
+                             % (record_id, record.get('kind', 'no kind'), previous['version'],
+                                '; closed interrupted: %s' % ', '.join(closed) if closed else ''))
+        if action == 'start':
+            record, path = start_record(directory, record_id, given, now, module.check_mode)
+            module.exit_json(changed=True, record=record, path=path,
+                             msg='history record %s started (%s)' % (record_id, record.get('kind', 'no kind')))
+        record, previous, path = finish_record(directory, record_id, given, now, module.check_mode)
+        module.exit_json(changed=True, record=record, previous=previous, path=path,
+                         msg='history record %s finished: %s' % (record_id, record.get('outcome')))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), path=os.path.join(directory, record_id + '.json'))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='cannot write history record in %s: %s' % (directory, exc))
 
 
 if __name__ == '__main__':

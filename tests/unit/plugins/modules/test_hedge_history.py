@@ -328,3 +328,79 @@ def test_start_finish_query_round_trip(run_module, hdir):
     assert [r['id'] for r in result['interrupted']] == [ids[2]]
     assert result['records'][1]['finished_at'] == '2026-11-25T11:20:12Z'
     assert sorted(os.listdir(str(hdir))) == sorted(i + '.json' for i in ids)
+
+
+# ---------------------------------------------------------------- begin: one module run opens a run
+
+LIVE_V75 = {'version': 'v7.5', 'commit': '9ab03d2e1f', 'tag': 'v7.5'}
+BEGIN_FIELDS = {'kind': 'activation', 'version': 'v7.6', 'method': 'git', 'operator': 'alice'}
+
+
+@pytest.mark.parametrize('history, live, previous, closed', [
+    pytest.param([], LIVE_V75, {'version': 'v7.5', 'commit': '9ab03d2e1f'}, [], id='empty-history'),
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.5')], {'version': 'v7.5', 'commit': 'c75'},
+                 {'version': 'v7.5', 'commit': 'c75'}, [], id='live-without-tag-uses-version'),
+    # an interrupted run that had already checked out v7.6: come back to what was live before it
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.6', outcome='in_progress',
+                      previous_version='v7.5', previous_commit='c75')],
+                 {'version': 'v7.6', 'commit': 'c76', 'tag': 'v7.6'}, {'version': 'v7.5', 'commit': 'c75'}, ['r1'],
+                 id='interrupted-after-checkout'),
+    # an interrupted run that never got to its checkout: what is live is the release to keep
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.6', outcome='in_progress',
+                      previous_version='v7.5', previous_commit='c75')],
+                 LIVE_V75, {'version': 'v7.5', 'commit': '9ab03d2e1f'}, ['r1'], id='interrupted-before-checkout'),
+    pytest.param([rec('r1', '2026-11-23T10:00:00Z', outcome='in_progress'),
+                  rec('r2', '2026-11-24T10:00:00Z', version='v7.5', outcome='success')],
+                 LIVE_V75, {'version': 'v7.5', 'commit': '9ab03d2e1f'}, ['r1'], id='old-interrupted-closed'),
+])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_begin_closes_interrupted_and_opens_the_record(run_module, hdir, history, live, previous, closed, check_mode):
+    write_records(hdir, history)
+    before = {p.name: p.read_text() for p in hdir.iterdir()}
+    result = hist(run_module, hdir, 'begin', check_mode=check_mode, record_id=RUN_ID, record=BEGIN_FIELDS, live=live)
+    assert result['changed'] is True
+    assert result['previous'] == previous
+    assert result['closed'] == closed
+    assert result['history']['count'] == len(history)
+    assert [r['id'] for r in result['history']['interrupted']] == closed
+    expected = dict(BEGIN_FIELDS, id=RUN_ID, started_at=T0_ISO, outcome='in_progress',
+                    previous_version=previous['version'], previous_commit=previous['commit'])
+    assert result['record'] == expected
+    path = hdir / (RUN_ID + '.json')
+    if check_mode:
+        assert not path.exists()
+        assert {p.name: p.read_text() for p in hdir.iterdir()} == before
+        return
+    assert json.loads(path.read_text()) == expected
+    for rid in closed:
+        old = json.loads((hdir / (rid + '.json')).read_text())
+        assert old['outcome'] == 'interrupted'
+        assert old['reason'] == 'run ended without closing its record; found by run %s' % RUN_ID
+        assert old['finished_at'] == T0_ISO
+
+
+def test_begin_refuses_a_run_id_started_twice(run_module, hdir):
+    write_records(hdir, [rec(RUN_ID, '2026-11-24T10:00:00Z', outcome='in_progress')])
+    before = (hdir / (RUN_ID + '.json')).read_text()
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75)
+    assert result['failed'] is True
+    assert 'already exists' in result['msg'] and '\n' not in result['msg']
+    assert (hdir / (RUN_ID + '.json')).read_text() == before  # its own record is not closed as interrupted
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'record_id': RUN_ID}, 'live'),
+    ({'live': LIVE_V75}, 'record_id'),
+    ({'record_id': '../x', 'live': LIVE_V75}, 'not a valid record id'),
+])
+def test_begin_bad_parameters(run_module, hdir, args, fragment):
+    result = hist(run_module, hdir, 'begin', record=BEGIN_FIELDS, **args)
+    assert result['failed'] is True and fragment in result['msg']
+    assert not hdir.exists()
+
+
+def test_begin_refuses_the_engine_state_dir(run_module, tmp_path):
+    state = tmp_path / 'hedge-fund' / 'logs' / 'state' / 'history'
+    result = hist(run_module, state, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75)
+    assert result['failed'] is True
+    assert not state.exists()
