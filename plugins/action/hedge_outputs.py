@@ -77,7 +77,9 @@ class ActionModule(ActionBase):
         try:
             os.makedirs(directory, mode=dir_mode, exist_ok=True)
             for name, content in files.items():
-                write_atomically(paths[to_text(name)], content if isinstance(content, str) else to_text(content), mode)
+                text = content if isinstance(content, str) else to_text(content)
+                # Text files end with a newline.
+                write_atomically(paths[to_text(name)], text if text.endswith('\n') else text + '\n', mode)
                 result['written'].append(paths[to_text(name)])
         except OSError as exc:
             raise AnsibleActionFail('cannot write the run outputs in %s: %s' % (directory, exc))

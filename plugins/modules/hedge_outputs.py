@@ -26,7 +26,7 @@ options:
     type: path
     required: true
   files:
-    description: File name (a plain name, no directory part) to content (text).
+    description: File name (a plain name, no directory part) to content (text). A newline is added to content that does not end with one.
     type: dict
     required: true
   mode:
@@ -55,7 +55,7 @@ EXAMPLES = r'''
   gpt_hedge.activation.hedge_outputs:
     dir: /var/log/gpt-hedge/opslog
     files:
-      box1-20261201T120000Z.json: "{{ opslog_entry | to_nice_json }}\n"
+      box1-20261201T120000Z.json: "{{ opslog_entry | to_nice_json }}"
       box1-20261201T120000Z.md: "{{ lookup('ansible.builtin.template', 'opslog.md.j2') }}"
 '''
 

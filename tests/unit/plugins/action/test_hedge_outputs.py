@@ -39,9 +39,9 @@ def play(tmp_path, task_args, check=False):
 def test_writes_each_file_atomically_with_its_mode(tmp_path):
     out = tmp_path / 'nested' / 'opslog'
     rc, output, result = play(tmp_path, {'dir': str(out), 'files': {
-        'box1-run.json': '{"outcome": "success"}\n', 'box1-run.md': '# Ops log\n\n- outcome: success\n'}})
+        'box1-run.json': '{"outcome": "success"}', 'box1-run.md': '# Ops log\n\n- outcome: success\n'}})
     assert rc == 0, output
-    assert json.loads((out / 'box1-run.json').read_text()) == {'outcome': 'success'}
+    assert (out / 'box1-run.json').read_text() == '{"outcome": "success"}\n'  # a newline is added
     assert (out / 'box1-run.md').read_text() == '# Ops log\n\n- outcome: success\n'
     assert stat.S_IMODE((out / 'box1-run.json').stat().st_mode) == 0o640
     assert stat.S_IMODE(out.stat().st_mode) == 0o750
