@@ -159,70 +159,21 @@ dirty_files:
   sample: [" M config/risk_limits.json", "?? notes.txt"]
 '''
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import normalize_version
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
-    get_path,
-    validate_path,
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import validate_path
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_release import (
+    GitReader,
+    docs_version_from,
+    first_line,
+    match_facts,
+    read_worktree_release,
+    version_from,
 )
 
 DIRTY_FILES_CAP = 20
-
-
-
-def first_line(text):
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line
-    return None
-
-
-class GitReader(object):
-    def __init__(self, module, path):
-        self.module = module
-        self.path = path
-        self.git = module.get_bin_path('git', required=True)
-        self.env = {'GIT_OPTIONAL_LOCKS': '0', 'LC_ALL': 'C', 'GIT_TERMINAL_PROMPT': '0'}
-
-    def run(self, *args):
-        return self.module.run_command([self.git, '--no-optional-locks'] + list(args), cwd=self.path,
-                                       environ_update=self.env, check_rc=False)
-
-    def resolve(self, ref):
-        rc, out, dummy = self.run('rev-parse', '--verify', '--quiet', '%s^{commit}' % ref)
-        return out.strip() if rc == 0 and out.strip() else None
-
-    def show(self, ref, filename):
-        rc, out, dummy = self.run('show', '%s:%s' % (ref, filename))
-        return out if rc == 0 else None
-
-
-def read_worktree_file(root, filename):
-    path = os.path.join(root, filename)
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return None
-
-
-def docs_version_from(text, key):
-    if text is None:
-        return None, 'missing'
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        return None, 'malformed JSON: %s' % exc
-    if not isinstance(data, dict):
-        return None, 'not a JSON object'
-    value = get_path(data, key)
-    if value is None or isinstance(value, (dict, list)):
-        return None, None
-    return str(value), None
 
 
 def parse_porcelain(text):
@@ -275,18 +226,15 @@ def main():
         result['commit'] = commit
         result['ref_exists'] = commit is not None
         if commit is not None:
-            text = git.show(commit, params['version_file'])
-            result['version'] = first_line(text) if text is not None else None
+            result['version'] = version_from(git.show(commit, params['version_file']))
             manifest = git.show(commit, params['manifest_file'])
             result['docs_version'], result['manifest_error'] = docs_version_from(manifest, params['docs_version_key'])
         else:
             result['manifest_error'] = 'ref %s does not exist' % ref
     else:
         result['commit'] = git.resolve('HEAD')
-        text = read_worktree_file(root, params['version_file'])
-        result['version'] = first_line(text) if text is not None else None
-        manifest = read_worktree_file(root, params['manifest_file'])
-        result['docs_version'], result['manifest_error'] = docs_version_from(manifest, params['docs_version_key'])
+        result['version'], result['docs_version'], result['manifest_error'] = read_worktree_release(
+            root, params['version_file'], params['manifest_file'], params['docs_version_key'])
         if result['commit'] is not None:
             rc, out, dummy = git.run('tag', '--points-at', 'HEAD', '--sort=-v:refname')
             tags = [t.strip() for t in out.splitlines() if t.strip()] if rc == 0 else []
@@ -307,15 +255,8 @@ def main():
         result['dirty_count'] = len(files)
         result['dirty_files'] = files[:DIRTY_FILES_CAP]
 
-    if params['expected']:
-        result['version_matches'] = (result['version'] is not None
-                                     and normalize_version(result['version']) == normalize_version(params['expected']))
-    else:
-        result['version_matches'] = None
-    if result['version'] is not None and result['docs_version'] is not None:
-        result['docs_version_matches'] = normalize_version(result['docs_version']) == normalize_version(result['version'])
-    else:
-        result['docs_version_matches'] = None
+    result['version_matches'], result['docs_version_matches'] = match_facts(
+        result['version'], result['docs_version'], params['expected'])
 
     module.exit_json(**result)
 
