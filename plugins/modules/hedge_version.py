@@ -50,6 +50,16 @@ options:
       - Key path (dotted, C(a || b) alternatives allowed) of the docs version in O(manifest_file).
     type: str
     default: docs_version
+  remote:
+    description:
+      - Name of a git remote, for example V(origin), whose URL is returned as RV(remote_url) (one module run instead of a
+        separate C(git remote get-url)).
+    type: str
+  resolve:
+    description:
+      - Another git ref to resolve besides, for example V(refs/tags/v7.6) after a checkout (is HEAD the tag's commit?);
+        its commit is returned in RV(resolved).
+    type: str
   include_untracked:
     description:
       - Whether untracked files count as dirty (as in plain C(git status --porcelain)).
@@ -88,6 +98,20 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+remote_url:
+  description: URL of the remote O(remote) (null when it has none).
+  returned: when O(remote) is given
+  type: str
+  sample: https://github.com/gpt-hedge/hedge-fund.git
+remote_error:
+  description: Why RV(remote_url) is null (git's first error line), else null.
+  returned: when O(remote) is given
+  type: str
+resolved:
+  description: The ref O(resolve) and its commit (C(exists) false and C(commit) null when it does not exist).
+  returned: when O(resolve) is given
+  type: dict
+  sample: {ref: refs/tags/v7.6, commit: 4f2c9e1d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d, exists: true}
 version:
   description: First line of the version file (null when missing, empty, or the ref does not exist).
   returned: always
@@ -194,6 +218,8 @@ def main():
             manifest_file=dict(type='str', default='v7_manifest.json'),
             docs_version_key=dict(type='str', default='docs_version', no_log=False),
             include_untracked=dict(type='bool', default=True),
+            remote=dict(type='str'),
+            resolve=dict(type='str'),
         ),
         supports_check_mode=True,
     )
@@ -204,8 +230,10 @@ def main():
         validate_path(params['docs_version_key'])
     except ValueError as exc:
         module.fail_json(msg='docs_version_key: %s' % exc)
-    if ref is not None and (ref.startswith('-') or any(c.isspace() for c in ref)):
-        module.fail_json(msg='ref %r is not a valid git ref' % ref)
+    for name in ('ref', 'resolve', 'remote'):
+        value = params[name]
+        if value and (value.startswith('-') or any(c.isspace() for c in value)):
+            module.fail_json(msg='%s %r is not a valid git %s' % (name, value, 'remote name' if name == 'remote' else 'ref'))
     if not os.path.isdir(path):
         module.fail_json(msg='path %s does not exist or is not a directory' % path)
 
@@ -254,6 +282,14 @@ def main():
         result['dirty_tracked'] = tracked
         result['dirty_count'] = len(files)
         result['dirty_files'] = files[:DIRTY_FILES_CAP]
+
+    if params['remote']:
+        rc, out, err = git.run('remote', 'get-url', params['remote'])
+        result['remote_url'] = out.strip() if rc == 0 and out.strip() else None
+        result['remote_error'] = None if result['remote_url'] else (first_line(err or '') or 'no URL')
+    if params['resolve']:
+        commit = git.resolve(params['resolve'])
+        result['resolved'] = dict(ref=params['resolve'], commit=commit, exists=commit is not None)
 
     result['version_matches'], result['docs_version_matches'] = match_facts(
         result['version'], result['docs_version'], params['expected'])

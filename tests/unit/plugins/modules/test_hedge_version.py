@@ -247,3 +247,43 @@ def test_head_off_the_tag_is_told_apart_by_commit(run_module, engine_repo, moved
     assert work_tree['commit'] == git(engine_repo, 'rev-parse', 'HEAD') != tag['commit']
     assert work_tree['version_matches'] is version_matches
     assert work_tree['dirty'] is False
+
+
+@pytest.mark.parametrize('moved_to, same', [('v7.6', True), ('untagged', False), ('v7.5', False)])
+def test_resolve_reads_the_tag_commit_in_the_same_run(run_module, engine_repo, moved_to, same):
+    """One run gives deploy.checkout both facts: HEAD's commit and the tag's (annotated: peeled)."""
+    if moved_to == 'untagged':
+        (engine_repo / 'NOTES.md').write_text('after the tag\n')
+        git(engine_repo, 'add', '-A')
+        git(engine_repo, 'commit', '-q', '-m', 'after v7.6')
+    elif moved_to == 'v7.5':
+        git(engine_repo, 'checkout', '-q', '--detach', 'v7.5')
+    result = run_version(run_module, engine_repo, expected='v7.6', resolve='refs/tags/v7.6')
+    assert result['resolved'] == {'ref': 'refs/tags/v7.6', 'exists': True,
+                                  'commit': git(engine_repo, 'rev-parse', 'v7.6^{commit}')}
+    assert (result['commit'] == result['resolved']['commit']) is same
+
+
+def test_resolve_of_a_missing_tag_is_a_fact(run_module, engine_repo):
+    result = run_version(run_module, engine_repo, resolve='refs/tags/v9.9')
+    assert result['resolved'] == {'ref': 'refs/tags/v9.9', 'exists': False, 'commit': None}
+    assert result['commit'] == git(engine_repo, 'rev-parse', 'HEAD')
+
+
+@pytest.mark.parametrize('remote, url, error', [
+    ('origin', 'https://git.example.invalid/gpt-hedge/hedge-fund.git', None),
+    ('upstream', None, 'No such remote'),
+])
+def test_remote_url_in_the_same_run(run_module, engine_repo, remote, url, error):
+    git(engine_repo, 'remote', 'add', 'origin', 'https://git.example.invalid/gpt-hedge/hedge-fund.git')
+    result = run_version(run_module, engine_repo, remote=remote)
+    assert result['remote_url'] == url
+    assert (result['remote_error'] is None) if error is None else (error in result['remote_error'])
+    assert result['dirty'] is False
+
+
+@pytest.mark.parametrize('args', [{'resolve': '--upload-pack=x'}, {'remote': '-u'}, {'remote': 'origin x'}])
+def test_option_like_resolve_and_remote_are_rejected(run_module, engine_repo, args):
+    result = run_version(run_module, engine_repo, **args)
+    assert result['failed'] is True
+    assert 'is not a valid git' in result['msg']
