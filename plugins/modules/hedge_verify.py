@@ -1,0 +1,878 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: hedge_verify
+short_description: Collect every fact of the post-restart verification of a GPT-Hedge release in one pass
+description:
+  - Does in one module run, in this order, what M(gpt_hedge.activation.hedge_logscan),
+    M(gpt_hedge.activation.hedge_state) (polled until ok), M(gpt_hedge.activation.hedge_runtime), a polled
+    M(ansible.builtin.uri) of the dashboard health URL and the release's sanity script do, and returns each part's
+    facts under its own key (RV(logs), RV(state), RV(runtime), RV(healthz), RV(sanity)) with the field names of those
+    modules.
+  - One module run instead of one per part and per poll attempt saves the module start-up on every step.
+  - The module only reads (the sanity script is documented as read only). It never writes to the state dir or the logs,
+    returns facts and does not decide gates; RV(changed) is always false and it fails only on invalid parameters.
+    A role asserts on the facts.
+  - With O(fail_fast=true) (the default), once a part's facts already fail a gate that always applies (no boot line,
+    error lines, C(state_publish) not ok, surfaces not ok when the poll ends, the engine reporting another version,
+    the dashboard not answering 200), the later parts are read once without waiting and the sanity script is not run.
+    Which gate fails first is the same; a failing verification just does not wait out every later timeout.
+version_added: 1.1.0
+author:
+  - GPT-Hedge operations
+options:
+  state_dir:
+    description:
+      - The engine's state dir, for example C(/root/hedge-fund/logs/state). Read by the O(state) and O(runtime)
+        parts and passed to the sanity script as C(--state-dir).
+    type: path
+    required: true
+  expected_version:
+    description:
+      - Version the engine should run, for example V(v7.6); its boot line is waited for and C(engine_metadata)
+        must report it.
+    type: str
+    required: true
+  poll_interval:
+    description: Seconds between the polls of the surfaces and of the health URL.
+    type: float
+    default: 2
+  fail_fast:
+    description:
+      - After a part whose facts fail a gate that always applies, read the later parts once without waiting and do not
+        run the sanity script. RV(first_failure) names that part.
+    type: bool
+    default: true
+  now:
+    description:
+      - Epoch seconds to use as the current time for the surface ages and RV(runtime.runtime.nav_age_s) (for tests).
+    type: float
+  logs:
+    description: The log scan, as M(gpt_hedge.activation.hedge_logscan) with O(expected_version).
+    type: dict
+    required: true
+    suboptions:
+      path:
+        description: The executor out log, for example C(/var/log/hedge-executor.out.log).
+        type: path
+        required: true
+      err_path:
+        description:
+          - The executor err log. Error and warning lines are searched in it; when not given (or equal to O(logs.path))
+            they are searched in O(logs.path). C(state_publish) lines are counted in both logs.
+        type: path
+      offset:
+        description: Byte offset in O(logs.path) to scan from. Not given or null means V(0).
+        type: int
+      err_offset:
+        description: Byte offset in O(logs.err_path) to scan from. Not given or null means V(0).
+        type: int
+      timeout:
+        description: Seconds to wait for the boot line (and a following publish line).
+        type: int
+        default: 60
+      poll_interval:
+        description: Seconds between log reads while waiting.
+        type: float
+        default: 0.5
+      require_publish:
+        description: Also wait for at least one C(state_publish) line after the boot line.
+        type: bool
+        default: true
+      boot_pattern:
+        description:
+          - Regular expression of the boot line; C({version}) in it is replaced by a regex matching exactly the
+            version token.
+        type: str
+      boot_version_pattern:
+        description: Regular expression with one group capturing the version on any boot line.
+        type: str
+      error_pattern:
+        description: Regular expression of error lines (default as in M(gpt_hedge.activation.hedge_logscan)).
+        type: str
+      warning_pattern:
+        description: Regular expression of warning lines (default as in M(gpt_hedge.activation.hedge_logscan)).
+        type: str
+      publish_pattern:
+        description: Regular expression of publish lines.
+        type: str
+        default: state_publish
+      publish_error_pattern:
+        description: Regular expression of failed publish lines (default as in M(gpt_hedge.activation.hedge_logscan)).
+        type: str
+      publish_error_limit:
+        description: More publish errors than this is a repeated error (RV(logs.publish_ok) false).
+        type: int
+        default: 1
+      max_lines:
+        description: Maximum number of lines returned in RV(logs.error_lines) and RV(logs.publish_error_lines).
+        type: int
+        default: 20
+  state:
+    description:
+      - The surfaces check, as M(gpt_hedge.activation.hedge_state) repeated every O(poll_interval) until RV(state.ok)
+        or O(state.timeout).
+    type: dict
+    default: {}
+    suboptions:
+      timeout:
+        description: Seconds to poll until every required surface is ok; V(0) checks once.
+        type: int
+        default: 120
+      surfaces:
+        description:
+          - Surfaces to check, merged over the built-in table of the runtime box contract, as the O(surfaces) option of
+            M(gpt_hedge.activation.hedge_state) (same suboptions).
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: File name of the surface, also the key in RV(state.surfaces).
+            type: str
+            required: true
+          path:
+            description: File path, relative to O(state_dir) or absolute. Defaults to O(state.surfaces[].name).
+            type: str
+          keys:
+            description: Freshness key paths, the first present one wins. Dotted paths and C(a || b) alternatives.
+            type: list
+            elements: str
+            no_log: false
+          cadence:
+            description: V(loop) (O(state.max_age), O(state.newer_than)) or V(intel) (O(state.intel_max_age)).
+            type: str
+            choices: [loop, intel]
+          required:
+            description:
+              - A required surface that is not ok is listed in RV(state.failed_surfaces), else in
+                RV(state.warned_surfaces).
+            type: bool
+          required_keys:
+            description: Key paths that must be present (not null).
+            type: list
+            elements: str
+            no_log: false
+          max_age:
+            description: Per-surface age limit in seconds.
+            type: float
+          enabled:
+            description: Set V(false) to drop a surface of the table.
+            type: bool
+      replace_surfaces:
+        description: Check only the surfaces listed in O(state.surfaces).
+        type: bool
+        default: false
+      max_age:
+        description: Maximum age in seconds of per-loop surfaces.
+        type: int
+        default: 120
+      intel_max_age:
+        description: Maximum age in seconds of per-intel-run surfaces.
+        type: int
+        default: 900
+      newer_than:
+        description:
+          - Epoch seconds, typically the restart time. Per-loop surfaces older than this minus 1 s get status
+            V(not_updated).
+        type: float
+  runtime:
+    description:
+      - The runtime facts and sanity thresholds, as M(gpt_hedge.activation.hedge_runtime) with O(expected_version).
+    type: dict
+    default: {}
+    suboptions:
+      files:
+        description:
+          - Override file names of the surfaces read, keyed by logical name
+            (as in M(gpt_hedge.activation.hedge_runtime)).
+        type: dict
+        default: {}
+      exit_coverage_min:
+        description: Minimum TP/SL exit coverage as a fraction; a value above 1 is read as a percentage.
+        type: float
+        default: 0.9
+      router_quality_min:
+        description: Minimum router global quality score.
+        type: float
+        default: 0.5
+      max_underwater_without_tp_sl:
+        description: Maximum number of underwater positions without TP/SL.
+        type: int
+        default: 0
+      check_nav_jump:
+        description: Evaluate the C(nav_jump) anomaly check.
+        type: bool
+        default: true
+      check_dd_flap:
+        description: Evaluate the C(dd_flap) anomaly check.
+        type: bool
+        default: true
+      check_router_idle:
+        description: Evaluate the router idle check.
+        type: bool
+        default: true
+  healthz:
+    description:
+      - The dashboard health URL, read with C(GET) every O(poll_interval) until it answers 200 or O(healthz.timeout).
+    type: dict
+    required: true
+    suboptions:
+      url:
+        description: The health URL as seen from the box, for example C(http://127.0.0.1:8050/healthz).
+        type: str
+        required: true
+      timeout:
+        description: Seconds to poll until the URL answers 200; V(0) asks once.
+        type: int
+        default: 60
+      request_timeout:
+        description: Seconds one request may take.
+        type: float
+        default: 5
+      validate_certs:
+        description: Validate the certificate of an C(https) URL.
+        type: bool
+        default: true
+  sanity:
+    description:
+      - The release's sanity script, run as C(<python> <script> --state-dir <state_dir>) in O(sanity.chdir) when
+        O(sanity.enabled) and the script exists.
+      - Not run in check mode (as M(ansible.builtin.command)), nor after a failed part with O(fail_fast).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Look for and run the script. V(false) returns RV(sanity) with RV(sanity.exists=null).
+        type: bool
+        default: false
+      script:
+        description:
+          - The script, relative to O(sanity.chdir) or absolute, for example C(scripts/runtime_sanity_check_v7_6.py).
+        type: str
+      python:
+        description: The interpreter to run it with, for example C(/root/hedge-fund/venv/bin/python).
+        type: path
+      chdir:
+        description: Working directory of the script (the checkout).
+        type: path
+      timeout:
+        description: Seconds the script may run before it is killed (RV(sanity.rc=124)); V(0) means no limit.
+        type: int
+        default: 0
+extends_documentation_fragment:
+  - gpt_hedge.activation.attributes
+notes:
+  - Polls end on success or when their timeout has passed, with a last attempt at the deadline. The boot line wait
+    uses O(logs.timeout) and O(logs.poll_interval); the surfaces and health URL polls use O(state.timeout),
+    O(healthz.timeout) and O(poll_interval).
+seealso:
+  - module: gpt_hedge.activation.hedge_logscan
+  - module: gpt_hedge.activation.hedge_state
+  - module: gpt_hedge.activation.hedge_runtime
+'''
+
+EXAMPLES = r'''
+- name: Record the executor log offsets before the restart
+  gpt_hedge.activation.hedge_logscan:
+    path: /var/log/hedge-executor.out.log
+    err_path: /var/log/hedge-executor.err.log
+    record_offsets: true
+  register: hedge_log_offsets
+
+- name: Collect the logs, surfaces, runtime, dashboard and sanity script facts of v7.6
+  gpt_hedge.activation.hedge_verify:
+    state_dir: /root/hedge-fund/logs/state
+    expected_version: v7.6
+    logs:
+      path: /var/log/hedge-executor.out.log
+      err_path: /var/log/hedge-executor.err.log
+      offset: "{{ hedge_log_offsets.out_size }}"
+      err_offset: "{{ hedge_log_offsets.err_size }}"
+    state:
+      newer_than: "{{ hedge_log_offsets.now }}"
+    healthz:
+      url: http://127.0.0.1:8050/healthz
+    sanity:
+      enabled: true
+      script: scripts/runtime_sanity_check_v7_6.py
+      python: /root/hedge-fund/venv/bin/python
+      chdir: /root/hedge-fund
+  register: hedge_verify
+
+- name: Assert the boot line, fresh surfaces, the engine version and a healthy dashboard
+  ansible.builtin.assert:
+    that:
+      - hedge_verify.logs.boot_line_found
+      - hedge_verify.logs.error_count == 0
+      - hedge_verify.state.ok
+      - hedge_verify.runtime.checks.engine_version.ok
+      - hedge_verify.healthz.status == 200
+      - hedge_verify.sanity.rc == 0
+
+- name: Verify a rollback target without a sanity script and with a longer intel limit
+  gpt_hedge.activation.hedge_verify:
+    state_dir: /root/hedge-fund/logs/state
+    expected_version: v7.5
+    logs:
+      path: /var/log/hedge-executor.out.log
+    state:
+      intel_max_age: 1800
+      timeout: 60
+    runtime:
+      exit_coverage_min: 90
+    healthz:
+      url: http://127.0.0.1:8050/healthz
+  register: hedge_verify_rollback
+'''
+
+RETURN = r'''
+logs:
+  description:
+    - The log scan, with the fields M(gpt_hedge.activation.hedge_logscan) returns (C(present), C(err_present),
+      C(out_size), C(err_size), C(expected_version), C(boot_line_found), C(boot_line), C(other_boot_versions),
+      C(waited_s), C(error_lines), C(error_count), C(warning_count), C(publish_count), C(publish_error_count),
+      C(publish_error_lines), C(publish_ok), C(rotated), C(out_rotated), C(err_rotated), C(now)).
+  returned: always
+  type: dict
+  sample:
+    boot_line_found: true
+    boot_line: "2025-11-25 10:50:01 INFO Engine version: v7.6"
+    error_count: 0
+    warning_count: 1
+    publish_count: 3
+    publish_error_count: 0
+    publish_ok: true
+state:
+  description:
+    - The surfaces check of the last poll attempt, with the fields M(gpt_hedge.activation.hedge_state) returns (C(now),
+      C(surfaces), C(failed_surfaces), C(warned_surfaces), C(ok), C(oldest_age_s), C(msg)), plus C(attempts) and
+      C(waited_s).
+  returned: always
+  type: dict
+  sample:
+    ok: false
+    failed_surfaces: [nav.json]
+    warned_surfaces: []
+    oldest_age_s: 3600.2
+    attempts: 61
+    waited_s: 120.0
+    msg: "nav.json: stale: age 3600.2 s > 120 s (key updated_ts)"
+runtime:
+  description:
+    - The runtime facts, with the fields M(gpt_hedge.activation.hedge_runtime) returns (C(runtime), C(checks),
+      C(failed_checks), C(unchecked), C(msg)).
+  returned: always
+  type: dict
+  sample:
+    checks:
+      engine_version: {ok: true, value: v7.6, threshold: v7.6, reason: engine_metadata reports v7.6}
+    failed_checks: []
+    unchecked: []
+healthz:
+  description: The last answer of the health URL.
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: The URL read.
+      type: str
+    status:
+      description: HTTP status of the last answer, V(-1) when nothing answered.
+      type: int
+      sample: 200
+    content:
+      description: Body of the last answer (text, at most 64 KiB; empty when nothing answered).
+      type: str
+      sample: '{"status": "ok"}'
+    msg:
+      description:
+        - "As M(ansible.builtin.uri) words it, for example C(OK (15 bytes)) or
+          C(Status code was -1 and not [200]: Request failed: ...)."
+      type: str
+    attempts:
+      description: Number of requests.
+      type: int
+    waited_s:
+      description: Seconds spent polling.
+      type: float
+sanity:
+  description: The sanity script's outcome.
+  returned: always
+  type: dict
+  contains:
+    enabled:
+      description: The O(sanity.enabled) value.
+      type: bool
+    path:
+      description: The script's full path; null when disabled.
+      type: str
+    exists:
+      description: Whether the script exists; null when disabled.
+      type: bool
+    ran:
+      description: Whether the script was run.
+      type: bool
+    rc:
+      description: Its exit code; null when not run (V(124) when killed after O(sanity.timeout)).
+      type: int
+    last_line:
+      description: The last non-empty line of its stdout, then stderr; else why it was not run, or the start error.
+      type: str
+      sample: "RESULT: PASS (14 checks)"
+    output_tail:
+      description: The last 20 non-empty lines of stdout, then stderr.
+      type: list
+      elements: str
+    cmd:
+      description: The command run (or that would run).
+      type: list
+      elements: str
+    duration_s:
+      description: Seconds the script ran.
+      type: float
+first_failure:
+  description:
+    - "The first part whose facts fail a gate that always applies, with why (for example C(logs: no boot line of v7.6)),
+      or null. With O(fail_fast) the parts after it were read once without waiting."
+  returned: always
+  type: str
+duration_s:
+  description: Seconds the whole verification took.
+  returned: always
+  type: float
+msg:
+  description: One line summary.
+  returned: always
+  type: str
+'''
+
+import http.client
+import os
+import re
+import subprocess
+import time
+from urllib.error import HTTPError, URLError
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
+    DEFAULT_PUBLISH_PATTERN,
+    boot_regex,
+    scan_logs,
+)
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
+    RUNTIME_FILES,
+    build_runtime,
+    load_runtime_surfaces,
+    run_checks,
+)
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import (
+    evaluate_surfaces,
+    merge_surfaces,
+)
+
+MAX_CONTENT = 64 * 1024
+TAIL_LINES = 20
+
+SURFACE_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    path=dict(type='str'),
+    keys=dict(type='list', elements='str', no_log=False),
+    cadence=dict(type='str', choices=['loop', 'intel']),
+    required=dict(type='bool'),
+    required_keys=dict(type='list', elements='str', no_log=False),
+    max_age=dict(type='float'),
+    enabled=dict(type='bool'),
+)
+
+ARGUMENT_SPEC = dict(
+    state_dir=dict(type='path', required=True),
+    expected_version=dict(type='str', required=True),
+    poll_interval=dict(type='float', default=2),
+    fail_fast=dict(type='bool', default=True),
+    now=dict(type='float'),
+    logs=dict(type='dict', required=True, options=dict(
+        path=dict(type='path', required=True),
+        err_path=dict(type='path'),
+        offset=dict(type='int'),
+        err_offset=dict(type='int'),
+        timeout=dict(type='int', default=60),
+        poll_interval=dict(type='float', default=0.5),
+        require_publish=dict(type='bool', default=True),
+        boot_pattern=dict(type='str'),
+        boot_version_pattern=dict(type='str'),
+        error_pattern=dict(type='str'),
+        warning_pattern=dict(type='str'),
+        publish_pattern=dict(type='str', default=DEFAULT_PUBLISH_PATTERN),
+        publish_error_pattern=dict(type='str'),
+        publish_error_limit=dict(type='int', default=1),
+        max_lines=dict(type='int', default=20),
+    )),
+    state=dict(type='dict', default={}, options=dict(
+        timeout=dict(type='int', default=120),
+        surfaces=dict(type='list', elements='dict', options=SURFACE_OPTIONS),
+        replace_surfaces=dict(type='bool', default=False),
+        max_age=dict(type='int', default=120),
+        intel_max_age=dict(type='int', default=900),
+        newer_than=dict(type='float'),
+    )),
+    runtime=dict(type='dict', default={}, options=dict(
+        files=dict(type='dict', default={}),
+        exit_coverage_min=dict(type='float', default=0.9),
+        router_quality_min=dict(type='float', default=0.5),
+        max_underwater_without_tp_sl=dict(type='int', default=0),
+        check_nav_jump=dict(type='bool', default=True),
+        check_dd_flap=dict(type='bool', default=True),
+        check_router_idle=dict(type='bool', default=True),
+    )),
+    healthz=dict(type='dict', required=True, options=dict(
+        url=dict(type='str', required=True),
+        timeout=dict(type='int', default=60),
+        request_timeout=dict(type='float', default=5),
+        validate_certs=dict(type='bool', default=True),
+    )),
+    sanity=dict(type='dict', default={}, options=dict(
+        enabled=dict(type='bool', default=False),
+        script=dict(type='str'),
+        python=dict(type='path'),
+        chdir=dict(type='path'),
+        timeout=dict(type='int', default=0),
+    ), required_if=[('enabled', True, ('script', 'python'))]),
+)
+
+
+# ------------------------------------------------------------------ parameters
+
+def check_params(module):
+    """fail_json on invalid parameters (the same checks as the single-part modules)."""
+    p = module.params
+    fail = module.fail_json
+    if not p['expected_version'].strip():
+        fail(msg='expected_version must not be empty')
+    if p['poll_interval'] <= 0:
+        fail(msg='poll_interval must be positive')
+
+    logs = p['logs']
+    for name in ('offset', 'err_offset'):
+        if logs[name] is None:  # not given, or an explicit null passed through by a role
+            logs[name] = 0
+    for name in ('offset', 'err_offset', 'timeout', 'publish_error_limit', 'max_lines'):
+        if logs[name] < 0:
+            fail(msg='logs.%s must not be negative' % name)
+    if logs['poll_interval'] <= 0:
+        fail(msg='logs.poll_interval must be positive')
+    for name in ('boot_version_pattern', 'error_pattern', 'warning_pattern', 'publish_pattern',
+                 'publish_error_pattern'):
+        if logs[name]:
+            try:
+                compiled = re.compile(logs[name])
+            except re.error as exc:
+                fail(msg='logs.%s is not a valid regular expression: %s' % (name, exc))
+            if name == 'boot_version_pattern' and compiled.groups < 1:
+                fail(msg='logs.boot_version_pattern needs one capture group for the version')
+    try:
+        boot_regex(p['expected_version'], logs['boot_pattern'])
+    except re.error as exc:
+        fail(msg='logs.boot_pattern is not a valid regular expression: %s' % exc)
+
+    state = p['state']
+    if state['timeout'] < 0:
+        fail(msg='state.timeout must not be negative')
+    if state['max_age'] <= 0 or state['intel_max_age'] <= 0:
+        fail(msg='state.max_age and state.intel_max_age must be positive')
+    if state['replace_surfaces'] and not state['surfaces']:
+        fail(msg='state.replace_surfaces needs a non-empty state.surfaces list')
+    try:
+        surfaces = merge_surfaces(state['surfaces'], replace=state['replace_surfaces'])
+    except ValueError as exc:
+        fail(msg='state.surfaces: %s' % exc)
+    if not surfaces:
+        fail(msg='state.surfaces: no surface left to check')
+
+    runtime = p['runtime']
+    unknown = sorted(set(runtime['files'] or {}) - set(RUNTIME_FILES))
+    if unknown:
+        fail(msg='runtime.files: unknown surface name(s) %s (known: %s)'
+             % (', '.join(unknown), ', '.join(sorted(RUNTIME_FILES))))
+    if runtime['exit_coverage_min'] < 0 or runtime['exit_coverage_min'] > 100:
+        fail(msg='runtime.exit_coverage_min must be a fraction 0..1 or a percentage 0..100')
+    if runtime['max_underwater_without_tp_sl'] < 0:
+        fail(msg='runtime.max_underwater_without_tp_sl must not be negative')
+
+    healthz = p['healthz']
+    if not re.match(r'(?i)^https?://[^/\s]+', healthz['url']):
+        fail(msg='healthz.url must be an http:// or https:// URL, got %r' % healthz['url'])
+    if healthz['timeout'] < 0:
+        fail(msg='healthz.timeout must not be negative')
+    if healthz['request_timeout'] <= 0:
+        fail(msg='healthz.request_timeout must be positive')
+
+    sanity = p['sanity']
+    if sanity['timeout'] < 0:
+        fail(msg='sanity.timeout must not be negative')
+    if sanity['enabled']:
+        for name in ('script', 'python'):
+            if not (sanity[name] or '').strip():
+                fail(msg='sanity.%s is required when sanity.enabled' % name)
+    return surfaces
+
+
+# ------------------------------------------------------------------ parts
+
+def poll(attempt, done, timeout, interval):
+    """Call ``attempt()`` until ``done(result)`` or ``timeout`` seconds have passed (a last attempt at the
+    deadline); returns ``(result, attempts, waited_s)``."""
+    start = time.time()
+    deadline = start + max(float(timeout), 0.0)
+    attempts = 0
+    while True:
+        attempts += 1
+        result = attempt()
+        remaining = deadline - time.time()
+        if done(result) or remaining <= 0:
+            return result, attempts, round(time.time() - start, 1)
+        time.sleep(min(float(interval), remaining))
+
+
+def check_logs(logs, expected_version):
+    return scan_logs(
+        logs['path'], err_path=logs['err_path'], offset=logs['offset'], err_offset=logs['err_offset'],
+        expected_version=expected_version, timeout=logs['timeout'],
+        poll_interval=logs['poll_interval'], require_publish=logs['require_publish'],
+        publish_error_limit=logs['publish_error_limit'], max_lines=logs['max_lines'],
+        boot_pattern=logs['boot_pattern'], boot_version_pattern=logs['boot_version_pattern'],
+        error_pattern=logs['error_pattern'], warning_pattern=logs['warning_pattern'],
+        publish_pattern=logs['publish_pattern'], publish_error_pattern=logs['publish_error_pattern'],
+    )
+
+
+def state_msg(result, surfaces):
+    """One line, as hedge_state words it."""
+    if result['ok']:
+        msg = 'all %d required surfaces ok' % sum(1 for s in surfaces if s['required'])
+    else:
+        msg = '; '.join(result['surfaces'][name]['reason'] for name in result['failed_surfaces'])
+    if result['warned_surfaces']:
+        msg += '; warnings: ' + '; '.join(result['surfaces'][name]['reason'] for name in result['warned_surfaces'])
+    return msg
+
+
+def check_state(state_dir, params, surfaces, now, interval, wait):
+    def attempt():
+        return evaluate_surfaces(state_dir, surfaces, params['max_age'], params['intel_max_age'],
+                                 newer_than=params['newer_than'], now=now)
+
+    result, attempts, waited = poll(attempt, lambda r: r['ok'], params['timeout'] if wait else 0, interval)
+    result['msg'] = state_msg(result, surfaces)
+    result['attempts'] = attempts
+    result['waited_s'] = waited
+    return result
+
+
+def check_runtime(state_dir, params, expected_version, now):
+    files = dict((k, str(v)) for k, v in (params['files'] or {}).items())
+    docs, errors = load_runtime_surfaces(state_dir, files)
+    runtime = build_runtime(docs, errors, quality_min=params['router_quality_min'], now=now)
+    checks, failed, unchecked = run_checks(
+        runtime,
+        expected_version=expected_version,
+        exit_coverage_min=params['exit_coverage_min'],
+        router_quality_min=params['router_quality_min'],
+        max_underwater_without_tp_sl=params['max_underwater_without_tp_sl'],
+        check_nav_jump_enabled=params['check_nav_jump'],
+        check_dd_flap_enabled=params['check_dd_flap'],
+        check_router_idle_enabled=params['check_router_idle'],
+    )
+    if failed:
+        msg = '; '.join('%s: %s' % (name, checks[name]['reason']) for name in failed)
+    else:
+        msg = 'no failed checks'
+    if unchecked:
+        msg += ' (unchecked: %s)' % ', '.join(unchecked)
+    return {'runtime': runtime, 'checks': checks, 'failed_checks': failed, 'unchecked': unchecked, 'msg': msg}
+
+
+def _body(response):
+    try:
+        data = response.read(MAX_CONTENT + 1)
+    except Exception:  # pylint: disable=broad-except
+        return ''
+    text = to_text(data[:MAX_CONTENT], errors='surrogate_or_replace')
+    return text + ('...' if len(data) > MAX_CONTENT else '')
+
+
+def get_once(url, request_timeout, validate_certs):
+    """One GET: ``(status, content, msg)``, worded as ansible.builtin.uri; never raises."""
+    try:
+        response = open_url(url, method='GET', timeout=request_timeout, validate_certs=validate_certs,
+                            follow_redirects='safe', http_agent='ansible-httpget')
+    except HTTPError as exc:
+        content = _body(exc) if getattr(exc, 'fp', None) is not None else ''
+        status, msg = exc.code, to_native(exc)
+    except URLError as exc:
+        content, status, msg = '', int(getattr(exc, 'code', -1) or -1), 'Request failed: %s' % to_native(exc)
+    except (UrlConnectionError, ValueError) as exc:
+        content, status, msg = '', -1, to_native(exc)
+    except http.client.BadStatusLine as exc:
+        content, status = '', -1
+        msg = 'Connection failure: connection was closed before a valid response was received: %s' % to_native(exc.line)
+    except OSError as exc:
+        content, status, msg = '', -1, 'Connection failure: %s' % to_native(exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        content, status, msg = '', -1, 'An unknown error occurred: %s' % to_native(exc)
+    else:
+        with response:
+            status = response.getcode()
+            length = response.headers.get('Content-Length', 'unknown')
+            content = _body(response)
+        msg = 'OK (%s bytes)' % length
+    if status != 200:
+        msg = 'Status code was %s and not [200]: %s' % (status, msg)
+    return status, content, msg
+
+
+def check_healthz(params, interval, wait):
+    def attempt():
+        return get_once(params['url'], params['request_timeout'], params['validate_certs'])
+
+    (status, content, msg), attempts, waited = poll(
+        attempt, lambda r: r[0] == 200, params['timeout'] if wait else 0, interval)
+    return {'url': params['url'], 'status': status, 'content': content, 'msg': msg, 'attempts': attempts,
+            'waited_s': waited}
+
+
+def _tail(stdout, stderr):
+    return [line for line in (stdout or '').splitlines() + (stderr or '').splitlines() if line][-TAIL_LINES:]
+
+
+def check_sanity(params, state_dir, skip_reason=None):
+    """Stat the sanity script and, unless ``skip_reason``, run it read-only against ``state_dir``."""
+    result = {'enabled': params['enabled'], 'path': None, 'exists': None, 'ran': False, 'rc': None,
+              'last_line': '', 'output_tail': [], 'cmd': [], 'duration_s': 0.0}
+    if not params['enabled']:
+        result['last_line'] = 'not enabled'
+        return result
+    script = params['script']
+    chdir = params['chdir']
+    path = script if os.path.isabs(script) or not chdir else os.path.join(chdir, script)
+    result['path'] = path
+    result['exists'] = os.path.exists(path)
+    result['cmd'] = [params['python'], script, '--state-dir', state_dir]
+    if not result['exists']:
+        result['last_line'] = '%s is missing' % script
+        return result
+    if skip_reason:
+        result['last_line'] = 'not run: %s' % skip_reason
+        return result
+    start = time.time()
+    try:
+        proc = subprocess.run(result['cmd'], cwd=chdir or None, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=params['timeout'] or None, check=False)
+    except subprocess.TimeoutExpired as exc:
+        tail = _tail(to_text(exc.stdout or b'', errors='surrogate_or_replace'),
+                     to_text(exc.stderr or b'', errors='surrogate_or_replace'))
+        result.update(ran=True, rc=124, output_tail=tail,
+                      last_line='killed after %d s%s' % (params['timeout'], (': ' + tail[-1]) if tail else ''))
+    except OSError as exc:  # no interpreter, no chdir: as ansible.builtin.command reports it
+        result.update(ran=False, rc=exc.errno or 1, last_line=to_native(exc))
+    else:
+        tail = _tail(to_text(proc.stdout, errors='surrogate_or_replace'),
+                     to_text(proc.stderr, errors='surrogate_or_replace'))
+        result.update(ran=True, rc=proc.returncode, output_tail=tail, last_line=tail[-1] if tail else '')
+    result['duration_s'] = round(time.time() - start, 1)
+    return result
+
+
+# ------------------------------------------------------------------ gates that always apply
+
+def logs_failure(logs, expected_version):
+    if not logs['boot_line_found']:
+        return 'logs: no boot line of %s' % expected_version
+    if logs['error_count']:
+        return 'logs: %d error line(s)' % logs['error_count']
+    if not logs['publish_ok']:
+        return 'logs: %d state_publish line(s), %d error(s)' % (logs['publish_count'], logs['publish_error_count'])
+    return None
+
+
+def state_failure(state):
+    if state['ok']:
+        return None
+    failed = state['failed_surfaces']
+    return 'state: %s not ok (%s)' % (', '.join(failed), state['surfaces'][failed[0]]['reason'])
+
+
+def runtime_failure(runtime):
+    check = runtime['checks']['engine_version']
+    return None if check['ok'] is True else 'runtime: engine_version: %s' % check['reason']
+
+
+def healthz_failure(healthz):
+    return None if healthz['status'] == 200 else 'healthz: %s' % healthz['msg']
+
+
+def summary(result):
+    logs, state, runtime, healthz, sanity = (result[k] for k in ('logs', 'state', 'runtime', 'healthz', 'sanity'))
+    parts = [
+        'boot line %s' % ('found' if logs['boot_line_found'] else 'missing'),
+        '%d error line(s)' % logs['error_count'],
+        '%d state_publish line(s)' % logs['publish_count'],
+        'surfaces %s' % ('ok' if state['ok'] else 'not ok: %s' % ', '.join(state['failed_surfaces'])),
+        'engine %s' % runtime['runtime'].get('engine_version'),
+        'healthz %s' % healthz['status'],
+    ]
+    if sanity['enabled']:
+        parts.append('sanity %s' % ('rc %s' % sanity['rc'] if sanity['ran'] else sanity['last_line']))
+    msg = '; '.join(parts)
+    if result['first_failure']:
+        msg = 'first failure: %s (%s)' % (result['first_failure'], msg)
+    return msg
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    surfaces = check_params(module)
+    state_dir = p['state_dir']
+    if not os.path.isdir(state_dir):
+        # a missing state dir is a fact: every surface is reported missing
+        module.warn('state_dir %s does not exist or is not a directory' % state_dir)
+
+    started = time.time()
+    first_failure = None
+
+    def wait():
+        return not (p['fail_fast'] and first_failure)
+
+    logs = check_logs(p['logs'], p['expected_version'])
+    first_failure = logs_failure(logs, p['expected_version'])
+    state = check_state(state_dir, p['state'], surfaces, p['now'], p['poll_interval'], wait=wait())
+    first_failure = first_failure or state_failure(state)
+    runtime = check_runtime(state_dir, p['runtime'], p['expected_version'], p['now'])
+    first_failure = first_failure or runtime_failure(runtime)
+    healthz = check_healthz(p['healthz'], p['poll_interval'], wait=wait())
+    first_failure = first_failure or healthz_failure(healthz)
+    if module.check_mode:
+        skip_reason = 'check mode'
+    elif not wait():
+        skip_reason = 'an earlier part failed (%s)' % first_failure
+    else:
+        skip_reason = None
+    sanity = check_sanity(p['sanity'], state_dir, skip_reason=skip_reason)
+
+    result = dict(logs=logs, state=state, runtime=runtime, healthz=healthz, sanity=sanity,
+                  first_failure=first_failure, duration_s=round(time.time() - started, 1))
+    module.exit_json(changed=False, msg=summary(result), **result)
+
+
+if __name__ == '__main__':
+    main()
