@@ -24,7 +24,7 @@ description:
     error lines, C(state_publish) not ok, surfaces not ok when the poll ends, the engine reporting another version,
     the dashboard not answering 200), the later parts are read once without waiting and the sanity script is not run.
     Which gate fails first is the same; a failing verification just does not wait out every later timeout.
-version_added: 1.1.0
+version_added: 0.3.0
 author:
   - GPT-Hedge operations
 options:
