@@ -522,3 +522,29 @@ def run_checks(runtime, expected_version=None, exit_coverage_min=0.9, router_qua
     failed = [name for name in CHECK_NAMES if checks[name]['ok'] is False]
     unchecked = [name for name in CHECK_NAMES if checks[name]['ok'] is None]
     return checks, failed, unchecked
+
+
+def evaluate_runtime(state_dir, files=None, expected_version=None, exit_coverage_min=0.9, router_quality_min=0.5,
+                     max_underwater_without_tp_sl=0, check_nav_jump_enabled=True, check_dd_flap_enabled=True,
+                     check_router_idle_enabled=True, now=None):
+    """Read the runtime surfaces, build the facts and run every check: the
+    answer of hedge_runtime (and of hedge_verify's runtime part), without changed."""
+    docs, errors = load_runtime_surfaces(state_dir, files)
+    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now)
+    checks, failed, unchecked = run_checks(
+        runtime,
+        expected_version=expected_version,
+        exit_coverage_min=exit_coverage_min,
+        router_quality_min=router_quality_min,
+        max_underwater_without_tp_sl=max_underwater_without_tp_sl,
+        check_nav_jump_enabled=check_nav_jump_enabled,
+        check_dd_flap_enabled=check_dd_flap_enabled,
+        check_router_idle_enabled=check_router_idle_enabled,
+    )
+    if failed:
+        msg = '; '.join('%s: %s' % (name, checks[name]['reason']) for name in failed)
+    else:
+        msg = 'no failed checks'
+    if unchecked:
+        msg += ' (unchecked: %s)' % ', '.join(unchecked)
+    return {'runtime': runtime, 'checks': checks, 'failed_checks': failed, 'unchecked': unchecked, 'msg': msg}

@@ -195,9 +195,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
-    build_runtime,
-    load_runtime_surfaces,
-    run_checks,
+    evaluate_runtime,
 )
 
 
@@ -230,11 +228,9 @@ def main():
     if not os.path.isdir(state_dir):
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
 
-    files = dict((k, str(v)) for k, v in (params['files'] or {}).items())
-    docs, errors = load_runtime_surfaces(state_dir, files)
-    runtime = build_runtime(docs, errors, quality_min=params['router_quality_min'], now=params['now'])
-    checks, failed, unchecked = run_checks(
-        runtime,
+    result = evaluate_runtime(
+        state_dir,
+        files=dict((k, str(v)) for k, v in (params['files'] or {}).items()),
         expected_version=params['expected_version'],
         exit_coverage_min=params['exit_coverage_min'],
         router_quality_min=params['router_quality_min'],
@@ -242,15 +238,9 @@ def main():
         check_nav_jump_enabled=params['check_nav_jump'],
         check_dd_flap_enabled=params['check_dd_flap'],
         check_router_idle_enabled=params['check_router_idle'],
+        now=params['now'],
     )
-    if failed:
-        msg = '; '.join('%s: %s' % (name, checks[name]['reason']) for name in failed)
-    else:
-        msg = 'no failed checks'
-    if unchecked:
-        msg += ' (unchecked: %s)' % ', '.join(unchecked)
-    module.exit_json(changed=False, runtime=runtime, checks=checks, failed_checks=failed, unchecked=unchecked,
-                     msg=msg)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

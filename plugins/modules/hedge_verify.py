@@ -471,9 +471,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs im
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
-    build_runtime,
-    load_runtime_surfaces,
-    run_checks,
+    evaluate_runtime,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import (
     evaluate_surfaces,
@@ -679,11 +677,9 @@ def check_state(state_dir, params, surfaces, now, interval, wait):
 
 
 def check_runtime(state_dir, params, expected_version, now):
-    files = dict((k, str(v)) for k, v in (params['files'] or {}).items())
-    docs, errors = load_runtime_surfaces(state_dir, files)
-    runtime = build_runtime(docs, errors, quality_min=params['router_quality_min'], now=now)
-    checks, failed, unchecked = run_checks(
-        runtime,
+    return evaluate_runtime(
+        state_dir,
+        files=dict((k, str(v)) for k, v in (params['files'] or {}).items()),
         expected_version=expected_version,
         exit_coverage_min=params['exit_coverage_min'],
         router_quality_min=params['router_quality_min'],
@@ -691,14 +687,8 @@ def check_runtime(state_dir, params, expected_version, now):
         check_nav_jump_enabled=params['check_nav_jump'],
         check_dd_flap_enabled=params['check_dd_flap'],
         check_router_idle_enabled=params['check_router_idle'],
+        now=now,
     )
-    if failed:
-        msg = '; '.join('%s: %s' % (name, checks[name]['reason']) for name in failed)
-    else:
-        msg = 'no failed checks'
-    if unchecked:
-        msg += ' (unchecked: %s)' % ', '.join(unchecked)
-    return {'runtime': runtime, 'checks': checks, 'failed_checks': failed, 'unchecked': unchecked, 'msg': msg}
 
 
 def _body(response):
