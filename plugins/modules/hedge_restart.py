@@ -19,7 +19,8 @@ description:
     4. restart, with O(scope=group) as the runbook does, C(supervisorctl stop <group>:), note the log sizes again
        (so lines the old release writes until it is stopped do not count against the one started), then
        C(supervisorctl start <group>:) (supervisord starts the group's programs together); with O(scope=programs)
-       C(supervisorctl restart <group>:<program>) one program after the other;
+       C(supervisorctl stop <group>:<program>) one program after the other, the log sizes again, then
+       C(supervisorctl start <group>:<program>) one program after the other in the order of O(programs);
     5. poll C(supervisorctl status) until every program of O(programs) is RUNNING, one is FATAL or EXITED, or
        O(timeout) passes (a readiness poll, no fixed sleep).
   - Returns the facts; it does not decide the gate. The role asserts on RV(not_running) and RV(errors)
@@ -225,14 +226,17 @@ class Restarter(object):
         p = self.params
         group = p['group']
         errors = []
-        marks = None
         if p['scope'] == 'group':
-            errors += command_errors(self.run('stop', group + ':'))
-            marks = self.offsets()
-            errors += command_errors(self.run('start', group + ':'))
+            targets = [group + ':']
         else:
-            for program in p['programs']:
-                errors += command_errors(self.run('restart', '%s:%s' % (group, program)))
+            targets = ['%s:%s' % (group, program) for program in p['programs']]
+        for target in targets:
+            errors += command_errors(self.run('stop', target))
+        # After every old process is stopped: what the old release writes
+        # until then must not count against the one started.
+        marks = self.offsets()
+        for target in targets:
+            errors += command_errors(self.run('start', target))
         return marks, errors
 
     def wait_running(self):
@@ -294,7 +298,7 @@ def main():
     lines, running, timed_out = restarter.wait_running()
     if timed_out:
         errors.append('not every program RUNNING within %s s' % p['timeout'])
-    result.update(performed=True, marks=stopped_marks or marks, status_lines=lines, errors=errors,
+    result.update(performed=True, marks=stopped_marks, status_lines=lines, errors=errors,
                   not_running=[x for x in p['programs'] if x not in running])
     result['msg'] = 'restarted (%s): %s' % (reason, 'every program RUNNING' if not result['not_running']
                                              else 'not RUNNING: ' + ', '.join(result['not_running']))

@@ -113,7 +113,8 @@ def test_restarts_when_needed_and_waits_for_running(run_module, box, extra, engi
     if scope == 'group':
         assert [c['argv'] for c in result['commands']] == [['stop', 'hedge:'], ['start', 'hedge:']]
     else:
-        assert [c['argv'] for c in result['commands']] == [['restart', 'hedge:%s' % p] for p in PROGRAMS]
+        assert [c['argv'] for c in result['commands']] == (
+            [['stop', 'hedge:%s' % p] for p in PROGRAMS] + [['start', 'hedge:%s' % p] for p in PROGRAMS])
     assert set(result['marks']) == {'out_offset', 'err_offset', 'box_time'}
 
 
@@ -148,11 +149,18 @@ def test_log_marks_are_taken_after_the_stop(run_module, box, tmp_path):
     assert time.time() - 60 < result['marks']['box_time'] < time.time()
 
 
-def test_scope_programs_keeps_the_marks_of_before(run_module, box, tmp_path):
+def test_scope_programs_takes_the_marks_after_every_stop(run_module, box, tmp_path):
+    """Program by program: each is stopped, then the marks, then each is
+    started in order; the old executor's last lines are before the marks."""
     log = tmp_path / 'executor.out.log'
-    size = log.stat().st_size
     result = run_module('hedge_restart', box.args(deploy_changed=True, scope='programs'))
-    assert result['marks']['out_offset'] == size
+    text = log.read_bytes()
+    offset = result['marks']['out_offset']
+    assert text[:offset].decode().splitlines() == ['boot executor', 'ERROR stopping executor']
+    assert text[offset:].decode().splitlines() == ['boot executor']
+    assert [c['argv'] for c in result['commands']] == (
+        [['stop', 'hedge:' + p] for p in PROGRAMS] + [['start', 'hedge:' + p] for p in PROGRAMS])
+    assert result['not_running'] == [] and result['performed'] is True
 
 
 def test_a_program_that_does_not_start_is_reported(run_module, box):
