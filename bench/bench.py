@@ -10,7 +10,13 @@ Measured in one run on the same machine, each on fresh boxes:
 2. automatic rollback: time from the failed gate (verify.engine_version under
    the `wrong_engine_version` fault) to the verified v7.5;
 3. fleet scaling: activation of N boxes at once (forks >= N) and T(N)/T(1);
-4. peak memory (max RSS) of the controller's ansible-playbook process tree.
+4. peak memory (max RSS) of the controller's ansible-playbook process tree;
+5. Ansible's own floor for the same work: as many no-op tasks as the single
+   activation ran per box (ok + skipped), on 1 and on 12 local hosts;
+6. CPU seconds per box, split into the controller's (ansible-playbook and its
+   workers) and the boxes' (module processes and what they run, counted by
+   the bench/box_python interpreter): the simulated boxes share the
+   controller's cores, real boxes bring their own.
 
 Prints a table and writes JSON (--json). Usage:
     .venv/bin/python bench/bench.py [--fleet 1,3,6,12] [--json bench/latest.json]
@@ -53,8 +59,8 @@ def stop(prefix: Path) -> None:
                    check=False, stdout=subprocess.DEVNULL)
 
 
-def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, int, int]:
-    """Run cmd; return (wall seconds, exit code, max RSS in KiB of its process tree)."""
+def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, int, int, float]:
+    """Run cmd; return (wall seconds, exit code, max RSS in KiB, CPU seconds) of its process tree."""
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
@@ -62,7 +68,16 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> t
     wall = time.monotonic() - start
     if log:
         out.close()
-    return wall, os.waitstatus_to_exitcode(status), usage.ru_maxrss
+    return wall, os.waitstatus_to_exitcode(status), usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def box_cpu(path: Path) -> float:
+    """Sum of the `<cutime> <cstime>` lines (clock ticks) bench/box_python appended."""
+    ticks = 0
+    if path.exists():
+        for line in path.read_text().splitlines():
+            ticks += sum(int(field) for field in line.split())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def write_inventory(boxes: list[Path], directory: Path) -> Path:
@@ -75,7 +90,7 @@ def write_inventory(boxes: list[Path], directory: Path) -> Path:
         box = json.loads((prefix / "box.json").read_text())
         hosts[f"box{i:02d}"] = {
             "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "ansible_python_interpreter": str(REPO / "bench" / "box_python"),
             "box_checkout": box["checkout"],
             "box_executor_out_log": box["executor_out_log"],
             "box_executor_err_log": box.get("executor_err_log") or "",
@@ -92,10 +107,16 @@ def write_inventory(boxes: list[Path], directory: Path) -> Path:
     return path
 
 
-def playbook(inventory: Path, name: str, outputs: Path, *extra: str, log: Path) -> tuple[float, int, int]:
+def playbook(inventory: Path, name: str, outputs: Path, *extra: str, log: Path) -> tuple[float, int, int, dict]:
+    """Run a playbook; return (wall, rc, max RSS KiB, {controller, boxes}: CPU seconds)."""
+    box_log = log.with_suffix(".boxcpu")
+    box_log.unlink(missing_ok=True)
     env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORKS": "50",
-           "HEDGE_OPSLOG_DIR": str(outputs / "opslog"), "HEDGE_REPORT_DIR": str(outputs / "reports")}
-    return timed([str(BIN / "ansible-playbook"), "-i", str(inventory), name, *extra], env=env, log=log)
+           "HEDGE_OPSLOG_DIR": str(outputs / "opslog"), "HEDGE_REPORT_DIR": str(outputs / "reports"),
+           "HEDGE_BENCH_PYTHON": sys.executable, "HEDGE_BENCH_BOX_CPU": str(box_log)}
+    wall, rc, rss, cpu = timed([str(BIN / "ansible-playbook"), "-i", str(inventory), name, *extra], env=env, log=log)
+    boxes = box_cpu(box_log)
+    return wall, rc, rss, {"controller": round(cpu - boxes, 2), "boxes": round(boxes, 2)}
 
 
 def first_fresh_surface(state_dir: Path, since: float, timeout: float = 60.0) -> float:
@@ -118,9 +139,9 @@ def bench_single(work: Path, outputs: Path) -> dict:
     box = work / "single"
     install(box)
     inv = write_inventory([box], work / "inv-single")
-    wall, rc, rss = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "activate.log")
+    wall, rc, rss, cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "activate.log")
     stop(box)
-    return {"activation_s": round(wall, 2), "rc": rc, "max_rss_kib": rss}
+    return {"activation_s": round(wall, 2), "rc": rc, "max_rss_kib": rss, "cpu_s": cpu}
 
 
 def bench_baseline(work: Path) -> dict:
@@ -128,7 +149,7 @@ def bench_baseline(work: Path) -> dict:
     info = install(box)
     env = {"CHECKOUT": info["checkout"], "SUPERVISORCTL": info["supervisorctl"], "SUPERVISOR_CONF": info["supervisor_conf"],
            "VERSION": "v7.6"}
-    wall, rc, _rss = timed(["bash", str(REPO / "bench" / "runbook_baseline.sh")], env=env, log=work / "baseline.log")
+    wall, rc, _rss, _cpu = timed(["bash", str(REPO / "bench" / "runbook_baseline.sh")], env=env, log=work / "baseline.log")
     stop(box)
     return {"baseline_s": round(wall, 2), "rc": rc}
 
@@ -151,7 +172,7 @@ def bench_rollback(work: Path, outputs: Path) -> dict:
     subprocess.run([sys.executable, str(INSTALL_BOX), "set-fault", "v7.6", "wrong_engine_version", "--prefix", str(box)],
                    check=True, stdout=subprocess.DEVNULL)
     inv = write_inventory([box], work / "inv-rollback")
-    wall, rc, rss = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "rollback.log")
+    wall, rc, rss, _cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "rollback.log")
     stop(box)
     history = sorted((json.loads(p.read_text()) for p in (box / "activation" / "history").glob("*.json")),
                      key=lambda r: r["started_at"])
@@ -175,6 +196,37 @@ def gate_to_verified(log: Path) -> tuple[float | None, float | None]:
     return failed, verified
 
 
+def tasks_per_box(log: Path) -> int:
+    """Tasks a box went through (ok + skipped + failed + rescued) from the PLAY RECAP of a one-box run."""
+    for line in log.read_text().splitlines():
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        if "ok" in fields and "skipped" in fields:
+            return sum(int(fields.get(k, 0)) for k in ("ok", "skipped", "failed", "rescued"))
+    raise RuntimeError("no PLAY RECAP in %s" % log)
+
+
+def bench_ansible_floor(work: Path, tasks: int, sizes: tuple[int, ...] = (1, 12)) -> list[dict]:
+    """The same number of no-op tasks (assert true: no module run, no box),
+    on N local hosts, same ansible.cfg and forks: what any playbook of that
+    length costs before it does anything."""
+    directory = work / "ansible-floor"
+    directory.mkdir(parents=True, exist_ok=True)
+    play = [{"name": "No-op tasks", "hosts": "all", "gather_facts": False,
+             "tasks": [{"name": f"No-op {i}", "ansible.builtin.assert": {"that": True, "quiet": True}}
+                       for i in range(tasks)]}]
+    (directory / "noop.yml").write_text(json.dumps(play))
+    rows = []
+    for n in sizes:
+        inv = directory / f"hosts-{n}.yml"
+        inv.write_text(json.dumps({"all": {"hosts": {f"noop{i:02d}": {"ansible_connection": "local"}
+                                                     for i in range(1, n + 1)}}}))
+        env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORKS": "50"}
+        wall, rc, _rss, cpu = timed([str(BIN / "ansible-playbook"), "-i", str(inv), str(directory / "noop.yml")],
+                                    env=env, log=directory / f"noop-{n}.log")
+        rows.append({"n": n, "tasks": tasks, "seconds": round(wall, 2), "cpu_s": round(cpu, 2), "rc": rc})
+    return rows
+
+
 def bench_fleet(work: Path, outputs: Path, sizes: list[int]) -> list[dict]:
     """T(N) with every box in one batch (-e hedge_canary=100%: the scaling of
     the engine itself), then, for the largest N, the default rollout (a canary
@@ -187,11 +239,12 @@ def bench_fleet(work: Path, outputs: Path, sizes: list[int]) -> list[dict]:
         for prefix in boxes:
             install(prefix)
         inv = write_inventory(boxes, work / f"inv-{tag}")
-        wall, rc, rss = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", "-e", f"hedge_canary={canary}",
-                                 log=work / f"{tag}.log")
+        wall, rc, rss, cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", "-e", f"hedge_canary={canary}",
+                                      log=work / f"{tag}.log")
         for prefix in boxes:
             stop(prefix)
-        rows.append({"n": n, "canary": canary, "seconds": round(wall, 2), "rc": rc, "max_rss_kib": rss})
+        rows.append({"n": n, "canary": canary, "seconds": round(wall, 2), "rc": rc, "max_rss_kib": rss,
+                     "cpu_s_per_box": {k: round(v / n, 2) for k, v in cpu.items()}})
     base = rows[0]["seconds"] if rows else None
     for row in rows:
         row["ratio"] = round(row["seconds"] / base, 2) if base else None
@@ -212,10 +265,12 @@ def main() -> int:
         floor = bench_floor(work)
         rollback = bench_rollback(work, outputs)
         fleet = bench_fleet(work, outputs, [int(n) for n in args.fleet.split(",") if n])
+        ansible_floor = bench_ansible_floor(work, tasks_per_box(work / "activate.log"))
     finally:
         for box_json in work.rglob("box.json"):
             stop(box_json.parent)
     result = {"single": single, "baseline": baseline, "floor": floor, "rollback": rollback, "fleet": fleet,
+              "ansible_floor": ansible_floor,
               "peak_rss_mib": round(max([single["max_rss_kib"], rollback["max_rss_kib"]]
                                         + [r["max_rss_kib"] for r in fleet]) / 1024, 1),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
@@ -243,6 +298,14 @@ def table(r: dict) -> str:
         target = "<= 2.5 at N=12" if row["n"] == 12 and mode == "one batch" else ""
         lines.append(f"| fleet N={row['n']} ({mode}): T(N) | {row['seconds']} s (T(N)/T(1) = {row['ratio']}) |"
                      f" {target} |")
+    for row in r.get("ansible_floor", []):
+        lines.append(f"| Ansible alone: {row['tasks']} no-op tasks on {row['n']} host(s) | {row['seconds']} s"
+                     f" ({row['cpu_s']} CPU-s) | |")
+    lines.append(f"| CPU per box, 1 box: controller / on the box | {s['cpu_s']['controller']} s / {s['cpu_s']['boxes']} s | |")
+    for row in r["fleet"]:
+        if row.get("canary", "100%") == "100%" and row["n"] > 1:
+            cpu = row["cpu_s_per_box"]
+            lines.append(f"| CPU per box, N={row['n']}: controller / on the boxes | {cpu['controller']} s / {cpu['boxes']} s | |")
     lines.append(f"| peak controller memory (max RSS) | {r['peak_rss_mib']} MiB | |")
     return "\n".join(lines)
 

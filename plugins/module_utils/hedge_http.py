@@ -2,29 +2,55 @@
 # Copyright: (c) 2025, GPT-Hedge operations
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One HTTP GET from the box (the dashboard's /healthz), for the modules that
-check it inside their own process instead of a separate ansible.builtin.uri task."""
+check it inside their own process (hedge_verify, hedge_incidents) instead of a
+separate ansible.builtin.uri task. Messages are worded as ansible.builtin.uri's."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
 from ansible.module_utils.urls import open_url
 
+MAX_CONTENT = 64 * 1024
 
-def http_get(url, timeout=5):
-    """GET url; return (status, content, msg). status -1: no answer."""
+
+def _body(response):
     try:
-        response = open_url(url, method='GET', timeout=timeout, validate_certs=True, follow_redirects='safe')
-        return response.getcode(), to_text(response.read(65536), errors='replace'), 'OK'
+        data = response.read(MAX_CONTENT + 1)
+    except Exception:  # pylint: disable=broad-except
+        return ''
+    text = to_text(data[:MAX_CONTENT], errors='surrogate_or_replace')
+    return text + ('...' if len(data) > MAX_CONTENT else '')
+
+
+def http_get(url, timeout=5, validate_certs=True):
+    """One GET: ``(status, content, msg)``; status -1: no answer. Never raises."""
+    try:
+        response = open_url(url, method='GET', timeout=timeout, validate_certs=validate_certs,
+                            follow_redirects='safe', http_agent='ansible-httpget')
     except HTTPError as exc:
-        body = ''
-        try:
-            body = to_text(exc.read(65536), errors='replace')
-        except Exception:  # pylint: disable=broad-except
-            pass
-        return exc.code, body, 'HTTP Error %s: %s' % (exc.code, exc.reason)
+        content = _body(exc) if getattr(exc, 'fp', None) is not None else ''
+        status, msg = exc.code, to_native(exc)
     except URLError as exc:
-        return -1, '', 'Request failed: %s' % to_text(exc.reason)
+        content, status, msg = '', int(getattr(exc, 'code', -1) or -1), 'Request failed: %s' % to_native(exc)
+    except (UrlConnectionError, ValueError) as exc:
+        content, status, msg = '', -1, to_native(exc)
+    except http_client.BadStatusLine as exc:
+        content, status = '', -1
+        msg = 'Connection failure: connection was closed before a valid response was received: %s' % to_native(exc.line)
+    except OSError as exc:
+        content, status, msg = '', -1, 'Connection failure: %s' % to_native(exc)
     except Exception as exc:  # pylint: disable=broad-except
-        return -1, '', 'Request failed: %s' % to_text(exc)
+        content, status, msg = '', -1, 'An unknown error occurred: %s' % to_native(exc)
+    else:
+        with response:
+            status = response.getcode()
+            length = response.headers.get('Content-Length', 'unknown')
+            content = _body(response)
+        msg = 'OK (%s bytes)' % length
+    if status != 200:
+        msg = 'Status code was %s and not [200]: %s' % (status, msg)
+    return status, content, msg

@@ -123,7 +123,7 @@ healthz:
   description: The answer of O(healthz_url) when the module asked it itself (C(status) V(-1) is no answer).
   returned: when O(healthz_url) is given and O(healthz_status) is not
   type: dict
-  sample: {url: http://127.0.0.1:8501/healthz, status: 200, msg: OK}
+  sample: {url: http://127.0.0.1:8501/healthz, status: 200, msg: OK (15 bytes)}
 hooks:
   description:
     - Every hook (V(nav_anomaly), V(router), V(exit_coverage), V(dd_transition)) with its C(status) (V(ok),

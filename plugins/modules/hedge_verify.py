@@ -453,17 +453,14 @@ msg:
   type: str
 '''
 
-import http.client
 import os
 import re
 import subprocess
 import time
-from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.urls import ConnectionError as UrlConnectionError
-from ansible.module_utils.urls import open_url
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
     DEFAULT_PUBLISH_PATTERN,
     boot_regex,
@@ -478,7 +475,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surface
     merge_surfaces,
 )
 
-MAX_CONTENT = 64 * 1024
 TAIL_LINES = 20
 
 SURFACE_OPTIONS = dict(
@@ -691,48 +687,9 @@ def check_runtime(state_dir, params, expected_version, now):
     )
 
 
-def _body(response):
-    try:
-        data = response.read(MAX_CONTENT + 1)
-    except Exception:  # pylint: disable=broad-except
-        return ''
-    text = to_text(data[:MAX_CONTENT], errors='surrogate_or_replace')
-    return text + ('...' if len(data) > MAX_CONTENT else '')
-
-
-def get_once(url, request_timeout, validate_certs):
-    """One GET: ``(status, content, msg)``, worded as ansible.builtin.uri; never raises."""
-    try:
-        response = open_url(url, method='GET', timeout=request_timeout, validate_certs=validate_certs,
-                            follow_redirects='safe', http_agent='ansible-httpget')
-    except HTTPError as exc:
-        content = _body(exc) if getattr(exc, 'fp', None) is not None else ''
-        status, msg = exc.code, to_native(exc)
-    except URLError as exc:
-        content, status, msg = '', int(getattr(exc, 'code', -1) or -1), 'Request failed: %s' % to_native(exc)
-    except (UrlConnectionError, ValueError) as exc:
-        content, status, msg = '', -1, to_native(exc)
-    except http.client.BadStatusLine as exc:
-        content, status = '', -1
-        msg = 'Connection failure: connection was closed before a valid response was received: %s' % to_native(exc.line)
-    except OSError as exc:
-        content, status, msg = '', -1, 'Connection failure: %s' % to_native(exc)
-    except Exception as exc:  # pylint: disable=broad-except
-        content, status, msg = '', -1, 'An unknown error occurred: %s' % to_native(exc)
-    else:
-        with response:
-            status = response.getcode()
-            length = response.headers.get('Content-Length', 'unknown')
-            content = _body(response)
-        msg = 'OK (%s bytes)' % length
-    if status != 200:
-        msg = 'Status code was %s and not [200]: %s' % (status, msg)
-    return status, content, msg
-
-
 def check_healthz(params, interval, wait):
     def attempt():
-        return get_once(params['url'], params['request_timeout'], params['validate_certs'])
+        return http_get(params['url'], timeout=params['request_timeout'], validate_certs=params['validate_certs'])
 
     (status, content, msg), attempts, waited = poll(
         attempt, lambda r: r[0] == 200, params['timeout'] if wait else 0, interval)

@@ -642,8 +642,8 @@ def _closed_port_url():
 
 @pytest.mark.parametrize('answer, ok, fragment, msg', [
     (200, True, 'healthz 200', 'OK'),
-    (503, False, 'healthz 503', 'HTTP Error 503'),
-    (None, False, 'healthz no answer', 'Request failed'),
+    (503, False, 'healthz 503', 'Status code was 503 and not [200]: HTTP Error 503'),
+    (None, False, 'healthz no answer', 'Status code was -1 and not [200]: Request failed'),
 ])
 def test_dashboard_healthz_url_asked_by_the_module(run_module, state_dir, healthz_server, answer, ok, fragment, msg):
     url = healthz_server(answer) if answer else _closed_port_url()
