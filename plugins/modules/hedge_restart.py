@@ -19,8 +19,8 @@ description:
     4. restart, with O(scope=group) as the runbook does, C(supervisorctl stop <group>:), note the log sizes again
        (so lines the old release writes until it is stopped do not count against the one started), then
        C(supervisorctl start <group>:) (supervisord starts the group's programs together); with O(scope=programs)
-       C(supervisorctl stop <group>:<program>) one program after the other, the log sizes again, then
-       C(supervisorctl start <group>:<program>) one program after the other in the order of O(programs);
+       C(supervisorctl stop <group>:<program> ...) (one program after the other), the log sizes again, then
+       C(supervisorctl start <group>:<program> ...) (one program after the other, in the order of O(programs));
     5. poll C(supervisorctl status) until every program of O(programs) is RUNNING, one is FATAL or EXITED, or
        O(timeout) passes (a readiness poll, no fixed sleep).
   - Returns the facts; it does not decide the gate. The role asserts on RV(not_running) and RV(errors)
@@ -230,13 +230,13 @@ class Restarter(object):
             targets = [group + ':']
         else:
             targets = ['%s:%s' % (group, program) for program in p['programs']]
-        for target in targets:
-            errors += command_errors(self.run('stop', target))
+        # supervisorctl stops (then starts) the names it is given one after
+        # the other, in order.
+        errors += command_errors(self.run('stop', *targets))
         # After every old process is stopped: what the old release writes
         # until then must not count against the one started.
         marks = self.offsets()
-        for target in targets:
-            errors += command_errors(self.run('start', target))
+        errors += command_errors(self.run('start', *targets))
         return marks, errors
 
     def wait_running(self):

@@ -113,8 +113,8 @@ def test_restarts_when_needed_and_waits_for_running(run_module, box, extra, engi
     if scope == 'group':
         assert [c['argv'] for c in result['commands']] == [['stop', 'hedge:'], ['start', 'hedge:']]
     else:
-        assert [c['argv'] for c in result['commands']] == (
-            [['stop', 'hedge:%s' % p] for p in PROGRAMS] + [['start', 'hedge:%s' % p] for p in PROGRAMS])
+        names = ['hedge:%s' % p for p in PROGRAMS]
+        assert [c['argv'] for c in result['commands']] == [['stop'] + names, ['start'] + names]
     assert set(result['marks']) == {'out_offset', 'err_offset', 'box_time'}
 
 
@@ -158,8 +158,8 @@ def test_scope_programs_takes_the_marks_after_every_stop(run_module, box, tmp_pa
     offset = result['marks']['out_offset']
     assert text[:offset].decode().splitlines() == ['boot executor', 'ERROR stopping executor']
     assert text[offset:].decode().splitlines() == ['boot executor']
-    assert [c['argv'] for c in result['commands']] == (
-        [['stop', 'hedge:' + p] for p in PROGRAMS] + [['start', 'hedge:' + p] for p in PROGRAMS])
+    names = ['hedge:' + p for p in PROGRAMS]
+    assert [c['argv'] for c in result['commands']] == [['stop'] + names, ['start'] + names]
     assert result['not_running'] == [] and result['performed'] is True
 
 
