@@ -6,9 +6,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
-from boxlib import gate_failure, run_playbook, spawn_playbook
+from boxlib import REPO, gate_failure, install_box, run_playbook, spawn_playbook, stop_box
 
 
 def wait_for(predicate, timeout, what):
@@ -90,3 +92,62 @@ def test_interrupted_activation_converges_when_run_again(fresh_box, tmp_path):
     assert converged["outcome"] == "success"
     # What was live before the interrupted run is still known as the way back.
     assert converged["previous_version"] == "v7.5"
+
+
+def test_a_locked_box_in_a_batch_does_not_strand_its_partner(fresh_box, tmp_path):
+    """Two boxes in one batch, the first locked by a live run elsewhere: it is
+    refused naming GATE lock and left as it was (its lock too); its partner,
+    which took its own lock, finishes its activation and releases its lock,
+    and the run fails (the batch had a failed box)."""
+    partner = install_box(tmp_path / "partner", "--supervisor-bin", str(Path(sys.executable).parent))
+    try:
+        fresh_box.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = {
+            "run_id": "20261125T000000Z-0ther0ne",
+            "holder": {"operator": "bob", "controller": "ops-bastion-2", "controller_pid": 4242,
+                       "kind": "rollback", "version": "v7.5"},
+            "acquired_at": "2026-11-25T09:00:00Z", "acquired_ts": time.time(), "heartbeat_ts": time.time(),
+        }
+        fresh_box.lock_path.write_text(json.dumps(lock))
+        before = fresh_box.snapshot()
+        inventory = tmp_path / "inventory"
+        inventory.mkdir()
+        (inventory / "group_vars").symlink_to(REPO / "inventories" / "local" / "group_vars")
+        (inventory / "hosts.yml").write_text(json.dumps({"hedge_boxes": {"hosts": {
+            name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                   "hedge_local_prefix": str(box.prefix)}
+            for name, box in (("locked", fresh_box), ("partner", partner))}}}))
+        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+               "HEDGE_OPSLOG_DIR": str(tmp_path / "opslog"), "HEDGE_REPORT_DIR": str(tmp_path / "reports")}
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory / "hosts.yml"), "activate.yml",
+             "-e", "version=v7.6", "-e", "hedge_canary=100%"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 2, output[-3000:]
+        assert "locked by rollback v7.5 of bob" in gate_failure(output, "lock"), output[-3000:]
+        assert fresh_box.snapshot() == before
+        assert json.loads(fresh_box.lock_path.read_text())["run_id"] == lock["run_id"], "someone else's lock was touched"
+        assert fresh_box.history() == []
+        assert partner.version_file() == "v7.6"
+        assert partner.engine_metadata()["engine_version"] == "v7.6"
+        assert [r["outcome"] for r in partner.history()] == ["success"]
+        assert not partner.lock_path.exists(), "the partner's lock was left behind"
+    finally:
+        stop_box(partner)
+
+
+def test_a_history_that_cannot_be_read_does_not_leave_the_lock(fresh_box, tmp_path):
+    """The lock is taken, then the history record cannot be opened (the history
+    path is a file): the run fails naming the history, changes nothing, and
+    releases the lock it took instead of leaving it for the next run."""
+    fresh_box.history_dir.parent.mkdir(parents=True, exist_ok=True)
+    fresh_box.history_dir.write_text("not a directory\n")
+    before = fresh_box.snapshot()
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert run.rc != 0
+    folded = " ".join(run.stdout.split())
+    assert "Open this run's history record" in folded and str(fresh_box.history_dir) in folded, run.stdout[-3000:]
+    assert fresh_box.snapshot() == before
+    assert not fresh_box.lock_path.exists(), "the lock was left behind"
+    assert fresh_box.history_dir.read_text() == "not a directory\n"
