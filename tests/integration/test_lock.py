@@ -133,6 +133,10 @@ def test_a_locked_box_in_a_batch_does_not_strand_its_partner(fresh_box, tmp_path
         assert partner.engine_metadata()["engine_version"] == "v7.6"
         assert [r["outcome"] for r in partner.history()] == ["success"]
         assert not partner.lock_path.exists(), "the partner's lock was left behind"
+        summary, = (tmp_path / "reports").glob("fleet-summary-*.json")
+        rows = {row["box"]: row for row in json.loads(summary.read_text())["rows"]}
+        assert (rows["locked"]["outcome"], rows["locked"]["failed_gate"]) == ("refused", "lock")
+        assert (rows["partner"]["outcome"], rows["partner"]["version_after"]) == ("success", "v7.6")
     finally:
         stop_box(partner)
 
