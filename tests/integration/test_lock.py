@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from boxlib import REPO, gate_failure, install_box, run_playbook, spawn_playbook, stop_box
 
 
@@ -141,14 +143,15 @@ def test_a_locked_box_in_a_batch_does_not_strand_its_partner(fresh_box, tmp_path
         stop_box(partner)
 
 
-def test_a_history_that_cannot_be_read_does_not_leave_the_lock(fresh_box, tmp_path):
+@pytest.mark.parametrize("playbook, version", [("activate.yml", "v7.6"), ("rollback.yml", "v7.5")])
+def test_a_history_that_cannot_be_read_does_not_leave_the_lock(fresh_box, tmp_path, playbook, version):
     """The lock is taken, then the history record cannot be opened (the history
     path is a file): the run fails naming the history, changes nothing, and
     releases the lock it took instead of leaving it for the next run."""
     fresh_box.history_dir.parent.mkdir(parents=True, exist_ok=True)
     fresh_box.history_dir.write_text("not a directory\n")
     before = fresh_box.snapshot()
-    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    run = run_playbook(fresh_box, playbook, tmp_path, version=version)
     assert run.rc != 0
     folded = " ".join(run.stdout.split())
     assert "Open this run's history record" in folded and str(fresh_box.history_dir) in folded, run.stdout[-3000:]
