@@ -107,11 +107,15 @@ def write_inventory(boxes: list[Path], directory: Path) -> Path:
     return path
 
 
+# The same configuration for every ansible-playbook the bench runs.
+ANSIBLE_ENV = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORKS": "50"}
+
+
 def playbook(inventory: Path, name: str, outputs: Path, *extra: str, log: Path) -> tuple[float, int, int, dict]:
     """Run a playbook; return (wall, rc, max RSS KiB, {controller, boxes}: CPU seconds)."""
     box_log = log.with_suffix(".boxcpu")
     box_log.unlink(missing_ok=True)
-    env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORKS": "50",
+    env = {**ANSIBLE_ENV,
            "HEDGE_OPSLOG_DIR": str(outputs / "opslog"), "HEDGE_REPORT_DIR": str(outputs / "reports"),
            "HEDGE_BENCH_PYTHON": sys.executable, "HEDGE_BENCH_BOX_CPU": str(box_log)}
     wall, rc, rss, cpu = timed([str(BIN / "ansible-playbook"), "-i", str(inventory), name, *extra], env=env, log=log)
@@ -220,9 +224,8 @@ def bench_ansible_floor(work: Path, tasks: int, sizes: tuple[int, ...] = (1, 12)
         inv = directory / f"hosts-{n}.yml"
         inv.write_text(json.dumps({"all": {"hosts": {f"noop{i:02d}": {"ansible_connection": "local"}
                                                      for i in range(1, n + 1)}}}))
-        env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORKS": "50"}
         wall, rc, _rss, cpu = timed([str(BIN / "ansible-playbook"), "-i", str(inv), str(directory / "noop.yml")],
-                                    env=env, log=directory / f"noop-{n}.log")
+                                    env=ANSIBLE_ENV, log=directory / f"noop-{n}.log")
         rows.append({"n": n, "tasks": tasks, "seconds": round(wall, 2), "cpu_s": round(cpu, 2), "rc": rc})
     return rows
 

@@ -56,15 +56,22 @@ def test_lock_of_a_dead_run_is_taken_over(fresh_box, tmp_path):
     assert not fresh_box.lock_path.exists()
 
 
-def test_lock_of_a_live_run_elsewhere_is_respected(fresh_box, tmp_path):
-    fresh_box.lock_path.parent.mkdir(parents=True, exist_ok=True)
+def lock_by_a_live_run_elsewhere(box) -> dict:
+    """Write the lock of a rollback v7.5 that bob runs from another controller
+    right now (fresh heartbeat); return it."""
+    box.lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = {
         "run_id": "20261125T000000Z-0ther0ne",
         "holder": {"operator": "bob", "controller": "ops-bastion-2", "controller_pid": 4242,
                    "kind": "rollback", "version": "v7.5"},
         "acquired_at": "2026-11-25T09:00:00Z", "acquired_ts": time.time(), "heartbeat_ts": time.time(),
     }
-    fresh_box.lock_path.write_text(json.dumps(lock))
+    box.lock_path.write_text(json.dumps(lock))
+    return lock
+
+
+def test_lock_of_a_live_run_elsewhere_is_respected(fresh_box, tmp_path):
+    lock = lock_by_a_live_run_elsewhere(fresh_box)
     before = fresh_box.snapshot()
     run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
     assert run.rc != 0
@@ -103,14 +110,7 @@ def test_a_locked_box_in_a_batch_does_not_strand_its_partner(fresh_box, tmp_path
     and the run fails (the batch had a failed box)."""
     partner = install_box(tmp_path / "partner", "--supervisor-bin", str(Path(sys.executable).parent))
     try:
-        fresh_box.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = {
-            "run_id": "20261125T000000Z-0ther0ne",
-            "holder": {"operator": "bob", "controller": "ops-bastion-2", "controller_pid": 4242,
-                       "kind": "rollback", "version": "v7.5"},
-            "acquired_at": "2026-11-25T09:00:00Z", "acquired_ts": time.time(), "heartbeat_ts": time.time(),
-        }
-        fresh_box.lock_path.write_text(json.dumps(lock))
+        lock = lock_by_a_live_run_elsewhere(fresh_box)
         before = fresh_box.snapshot()
         inventory = tmp_path / "inventory"
         inventory.mkdir()
