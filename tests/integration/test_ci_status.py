@@ -7,13 +7,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from boxlib import run_playbook
+from boxlib import gate_failure, run_playbook
 
 TOKEN = "ghp_s3cr3tT0kenValue"
 
 
 class StatusStub(BaseHTTPRequestHandler):
     state = "success"
+    sha = ""
     requests: list = []
 
     def do_GET(self):  # noqa: N802 - http.server API
@@ -26,7 +27,7 @@ class StatusStub(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        body = json.dumps({"state": type(self).state, "statuses": []}).encode()
+        body = json.dumps({"state": type(self).state, "sha": type(self).sha, "statuses": []}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -46,6 +47,17 @@ def stub_api():
     server.shutdown()
 
 
+def counting_make(tmp_path):
+    """A PATH (for box_path) whose `make` notes each call, then runs the real make."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "make-calls"
+    make = bindir / "make"
+    make.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec /usr/bin/make "$@"\n')
+    make.chmod(0o755)
+    return f"{bindir}:/usr/local/bin:/usr/bin:/bin", calls
+
+
 @pytest.mark.parametrize(
     ("state", "token", "expect_rc", "expect"),
     [
@@ -57,18 +69,37 @@ def stub_api():
     ids=["green", "red", "pending", "bad-token"],
 )
 def test_ci_status_gate(shared_box, stub_api, tmp_path, state, token, expect_rc, expect):
-    StatusStub.state = state
+    commit = shared_box.git("rev-parse", "v7.6^{commit}")
+    StatusStub.state, StatusStub.sha = state, commit
     StatusStub.requests.clear()
+    path, make_calls = counting_make(tmp_path)
     before = shared_box.snapshot()
     run = run_playbook(
-        shared_box, "playbooks/preflight.yml", tmp_path, version="v7.6",
+        shared_box, "playbooks/preflight.yml", tmp_path, version="v7.6", box_path=f"{shared_box.checkout}/venv/bin:{path}",
         preflight_ci_repo="acme/hedge-fund", preflight_ci_token=token, preflight_ci_api_url=stub_api,
     )
     assert (run.rc == 0) == (expect_rc == 0), run.stdout[-3000:]
     assert expect in run.stdout
-    commit = shared_box.git("rev-parse", "v7.6^{commit}")
-    assert StatusStub.requests and StatusStub.requests[0][0] == f"/repos/acme/hedge-fund/commits/{commit}/status"
+    # Asked by the tag's name, before the clone: the answer names the commit judged.
+    assert StatusStub.requests and StatusStub.requests[0][0] == "/repos/acme/hedge-fund/commits/v7.6/status"
+    # make pretag runs only for a green tag: a refusal does not spend it first.
+    assert make_calls.exists() == (expect_rc == 0), make_calls.read_text() if make_calls.exists() else "make never ran"
     assert TOKEN not in run.stdout, "the token leaked into the output"
+    assert shared_box.snapshot() == before
+
+
+def test_ci_status_of_another_commit_fails(shared_box, stub_api, tmp_path):
+    """A green status for a commit other than the tag's (the tag moved on GitHub) refuses."""
+    StatusStub.state, StatusStub.sha = "success", "0" * 40
+    before = shared_box.snapshot()
+    run = run_playbook(
+        shared_box, "playbooks/preflight.yml", tmp_path, version="v7.6",
+        preflight_ci_repo="acme/hedge-fund", preflight_ci_token=TOKEN, preflight_ci_api_url=stub_api,
+    )
+    assert run.rc != 0
+    commit = shared_box.git("rev-parse", "v7.6^{commit}")
+    assert gate_failure(run.stdout, "preflight.ci_status").startswith(
+        f"GATE preflight.ci_status FAILED: acme/hedge-fund judged v7.6 at 000000000000, but the tag is at {commit[:12]}")
     assert shared_box.snapshot() == before
 
 
