@@ -16,7 +16,10 @@ Measured in one run on the same machine, each on fresh boxes:
 6. CPU seconds per box, split into the controller's (ansible-playbook and its
    workers) and the boxes' (module processes and what they run, counted by
    the bench/box_python interpreter): the simulated boxes share the
-   controller's cores, real boxes bring their own.
+   controller's cores, real boxes bring their own;
+7. the lean-design floor: 4 and 8 module runs per box that do nothing but
+   wait out the restart floor once, with four gate asserts after each, on 1
+   and 12 hosts: T(12)/T(1) of a design far leaner than the activation.
 
 Prints a table and writes JSON (--json). Usage:
     .venv/bin/python bench/bench.py [--fleet 1,3,6,12] [--json bench/latest.json]
@@ -209,24 +212,53 @@ def tasks_per_box(log: Path) -> int:
     raise RuntimeError("no PLAY RECAP in %s" % log)
 
 
-def bench_ansible_floor(work: Path, tasks: int, sizes: tuple[int, ...] = (1, 12)) -> list[dict]:
-    """The same number of no-op tasks (assert true: no module run, no box),
-    on N local hosts, same ansible.cfg and forks: what any playbook of that
-    length costs before it does anything."""
-    directory = work / "ansible-floor"
+def synthetic(directory: Path, name: str, tasks: list[dict], sizes: tuple[int, ...]) -> list[dict]:
+    """Run a play of `tasks` on N local hosts (no box behind them), same
+    ansible.cfg and forks as the real runs; a row per N."""
     directory.mkdir(parents=True, exist_ok=True)
-    play = [{"name": "No-op tasks", "hosts": "all", "gather_facts": False,
-             "tasks": [{"name": f"No-op {i}", "ansible.builtin.assert": {"that": True, "quiet": True}}
-                       for i in range(tasks)]}]
-    (directory / "noop.yml").write_text(json.dumps(play))
+    (directory / f"{name}.yml").write_text(json.dumps([{"name": name, "hosts": "all", "gather_facts": False,
+                                                         "tasks": tasks}]))
     rows = []
     for n in sizes:
-        inv = directory / f"hosts-{n}.yml"
-        inv.write_text(json.dumps({"all": {"hosts": {f"noop{i:02d}": {"ansible_connection": "local"}
+        inv = directory / f"{name}-hosts-{n}.yml"
+        inv.write_text(json.dumps({"all": {"hosts": {f"{name}{i:02d}": {"ansible_connection": "local",
+                                                                        "ansible_python_interpreter": sys.executable}
                                                      for i in range(1, n + 1)}}}))
-        wall, rc, _rss, cpu = timed([str(BIN / "ansible-playbook"), "-i", str(inv), str(directory / "noop.yml")],
-                                    env=ANSIBLE_ENV, log=directory / f"noop-{n}.log")
-        rows.append({"n": n, "tasks": tasks, "seconds": round(wall, 2), "cpu_s": round(cpu, 2), "rc": rc})
+        wall, rc, _rss, cpu = timed([str(BIN / "ansible-playbook"), "-i", str(inv), str(directory / f"{name}.yml")],
+                                    env=ANSIBLE_ENV, log=directory / f"{name}-{n}.log")
+        rows.append({"n": n, "seconds": round(wall, 2), "cpu_s": round(cpu, 2), "rc": rc})
+    return rows
+
+
+def gate(label: str) -> dict:
+    return {"name": f"Gate {label}", "ansible.builtin.assert": {"that": True, "quiet": True}}
+
+
+def bench_ansible_floor(work: Path, tasks: int, sizes: tuple[int, ...] = (1, 12)) -> list[dict]:
+    """The same number of no-op tasks (assert true: no module run, no box),
+    on N local hosts: what any playbook of that length costs before it does anything."""
+    rows = synthetic(work / "ansible-floor", "noop", [gate(str(i)) for i in range(tasks)], sizes)
+    return [{**row, "tasks": tasks} for row in rows]
+
+
+def bench_design_floor(work: Path, restart_s: float, module_runs: tuple[int, ...] = (4, 8),
+                       sizes: tuple[int, ...] = (1, 12)) -> list[dict]:
+    """A leaner design than any activation can be: k module runs that do
+    nothing (ansible.builtin.ping), one of them waiting out the restart floor
+    instead, and four gate asserts after each; no git, no make, no supervisorctl.
+    Its T(12)/T(1) is what per-box module runs cost by themselves on this machine."""
+    rows = []
+    for runs in module_runs:
+        tasks = []
+        for i in range(runs):
+            tasks.append({"name": "Wait out the restart floor", "ansible.builtin.command": f"sleep {restart_s}",
+                          "changed_when": True} if i == 1 else {"name": f"Module run {i}", "ansible.builtin.ping": {}})
+            tasks.extend(gate(f"{i}.{j}") for j in range(4))
+        for row in synthetic(work / "design-floor", f"lean{runs}", tasks, sizes):
+            rows.append({**row, "module_runs": runs, "tasks": len(tasks)})
+    for row in rows:
+        one = next(r for r in rows if r["module_runs"] == row["module_runs"] and r["n"] == 1)
+        row["ratio"] = round(row["seconds"] / one["seconds"], 2)
     return rows
 
 
@@ -269,11 +301,12 @@ def main() -> int:
         rollback = bench_rollback(work, outputs)
         fleet = bench_fleet(work, outputs, [int(n) for n in args.fleet.split(",") if n])
         ansible_floor = bench_ansible_floor(work, tasks_per_box(work / "activate.log"))
+        design_floor = bench_design_floor(work, floor["floor_s"])
     finally:
         for box_json in work.rglob("box.json"):
             stop(box_json.parent)
     result = {"single": single, "baseline": baseline, "floor": floor, "rollback": rollback, "fleet": fleet,
-              "ansible_floor": ansible_floor,
+              "ansible_floor": ansible_floor, "design_floor": design_floor,
               "peak_rss_mib": round(max([single["max_rss_kib"], rollback["max_rss_kib"]]
                                         + [r["max_rss_kib"] for r in fleet]) / 1024, 1),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
@@ -304,6 +337,12 @@ def table(r: dict) -> str:
     for row in r.get("ansible_floor", []):
         lines.append(f"| Ansible alone: {row['tasks']} no-op tasks on {row['n']} host(s) | {row['seconds']} s"
                      f" ({row['cpu_s']} CPU-s) | |")
+    for row in r.get("design_floor", []):
+        if row["n"] > 1:
+            one = next(o for o in r["design_floor"] if o["module_runs"] == row["module_runs"] and o["n"] == 1)
+            lines.append(f"| lean design ({row['module_runs']} empty module runs, restart floor, {row['tasks']} tasks):"
+                         f" T(1) / T({row['n']}) | {one['seconds']} s / {row['seconds']} s"
+                         f" (T({row['n']})/T(1) = {row['ratio']}) | |")
     lines.append(f"| CPU per box, 1 box: controller / on the box | {s['cpu_s']['controller']} s / {s['cpu_s']['boxes']} s | |")
     for row in r["fleet"]:
         if row.get("canary", "100%") == "100%" and row["n"] > 1:
