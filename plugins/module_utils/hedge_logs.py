@@ -24,6 +24,25 @@ MAX_LINE_CHARS = 1000
 CHUNK_SIZE = 1024 * 1024
 
 
+# Options of a log scan: hedge_logscan's, and hedge_verify's `logs`.
+SCAN_OPTIONS = dict(
+    path=dict(type='path', required=True),
+    err_path=dict(type='path'),
+    offset=dict(type='int'),
+    err_offset=dict(type='int'),
+    timeout=dict(type='int', default=60),
+    poll_interval=dict(type='float', default=0.5),
+    require_publish=dict(type='bool', default=True),
+    boot_pattern=dict(type='str'),
+    boot_version_pattern=dict(type='str'),
+    error_pattern=dict(type='str'),
+    warning_pattern=dict(type='str'),
+    publish_pattern=dict(type='str', default=DEFAULT_PUBLISH_PATTERN),
+    publish_error_pattern=dict(type='str'),
+    publish_error_limit=dict(type='int', default=1),
+    max_lines=dict(type='int', default=20),
+)
+
 def normalize_version(value):
     """Version token for comparison: stripped, one leading v/V removed."""
     if value is None:

@@ -41,6 +41,17 @@ RUNTIME_FILES = {
     'factor_diagnostics': 'factor_diagnostics.json',
 }
 
+# Options of the runtime checks: hedge_runtime's, and hedge_verify's `runtime`.
+RUNTIME_OPTIONS = dict(
+    files=dict(type='dict', default={}),
+    exit_coverage_min=dict(type='float', default=0.9),
+    router_quality_min=dict(type='float', default=0.5),
+    max_underwater_without_tp_sl=dict(type='int', default=0),
+    check_nav_jump=dict(type='bool', default=True),
+    check_dd_flap=dict(type='bool', default=True),
+    check_router_idle=dict(type='bool', default=True),
+)
+
 CHECK_NAMES = ('engine_version', 'exit_coverage', 'underwater_without_tp_sl', 'router_quality',
                'router_idle', 'nav_jump', 'dd_flap')
 

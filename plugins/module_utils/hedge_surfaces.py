@@ -63,6 +63,25 @@ _NEW_SURFACE_DEFAULTS = {'keys': [], 'cadence': 'loop', 'required': True, 'requi
 SURFACE_FIELDS = ('name', 'path', 'keys', 'cadence', 'required', 'required_keys', 'max_age', 'enabled')
 
 
+# Options of the state-file check: hedge_state's, and hedge_verify's `state`.
+SURFACE_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    path=dict(type='str'),
+    keys=dict(type='list', elements='str', no_log=False),
+    cadence=dict(type='str', choices=list(CADENCES)),
+    required=dict(type='bool'),
+    required_keys=dict(type='list', elements='str', no_log=False),
+    max_age=dict(type='float'),
+    enabled=dict(type='bool'),
+)
+STATE_OPTIONS = dict(
+    surfaces=dict(type='list', elements='dict', options=SURFACE_OPTIONS),
+    replace_surfaces=dict(type='bool', default=False),
+    max_age=dict(type='int', default=120),
+    intel_max_age=dict(type='int', default=900),
+    newer_than=dict(type='float'),
+)
+
 def default_surfaces():
     """A fresh copy of DEFAULT_SURFACES."""
     return copy.deepcopy(DEFAULT_SURFACES)

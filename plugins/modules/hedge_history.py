@@ -265,7 +265,7 @@ def read_history(directory):
     records, unreadable = [], []
     try:
         names = sorted(os.listdir(directory))
-    except (IOError, OSError) as exc:
+    except (IOError, OSError):
         if not os.path.exists(directory):
             return records, unreadable
         raise

@@ -219,7 +219,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     check_exit_coverage,
     check_underwater_without_tp_sl,
     dd_facts,
-    engine_version_facts,
     fraction,
     load_runtime_surfaces,
     normalize_version,

@@ -231,7 +231,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
-    DEFAULT_PUBLISH_PATTERN,
+    SCAN_OPTIONS,
     boot_regex,
     record_offsets,
     scan_logs,
@@ -241,23 +241,9 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs im
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
-            err_path=dict(type='path'),
-            offset=dict(type='int'),
-            err_offset=dict(type='int'),
+            SCAN_OPTIONS,
             record_offsets=dict(type='bool', default=False),
             expected_version=dict(type='str'),
-            timeout=dict(type='int', default=60),
-            poll_interval=dict(type='float', default=0.5),
-            require_publish=dict(type='bool', default=True),
-            boot_pattern=dict(type='str'),
-            boot_version_pattern=dict(type='str'),
-            error_pattern=dict(type='str'),
-            warning_pattern=dict(type='str'),
-            publish_pattern=dict(type='str', default=DEFAULT_PUBLISH_PATTERN),
-            publish_error_pattern=dict(type='str'),
-            publish_error_limit=dict(type='int', default=1),
-            max_lines=dict(type='int', default=20),
         ),
         supports_check_mode=True,
     )

@@ -195,6 +195,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
+    RUNTIME_OPTIONS,
     evaluate_runtime,
 )
 
@@ -202,15 +203,9 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            RUNTIME_OPTIONS,
             state_dir=dict(type='path', required=True),
-            files=dict(type='dict', default={}),
             expected_version=dict(type='str'),
-            exit_coverage_min=dict(type='float', default=0.9),
-            router_quality_min=dict(type='float', default=0.5),
-            max_underwater_without_tp_sl=dict(type='int', default=0),
-            check_nav_jump=dict(type='bool', default=True),
-            check_dd_flap=dict(type='bool', default=True),
-            check_router_idle=dict(type='bool', default=True),
             now=dict(type='float'),
         ),
         supports_check_mode=True,

@@ -234,6 +234,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import (
+    STATE_OPTIONS,
     evaluate_surfaces,
     merge_surfaces,
 )
@@ -242,21 +243,8 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surface
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            STATE_OPTIONS,
             state_dir=dict(type='path', required=True),
-            surfaces=dict(type='list', elements='dict', options=dict(
-                name=dict(type='str', required=True),
-                path=dict(type='str'),
-                keys=dict(type='list', elements='str', no_log=False),
-                cadence=dict(type='str', choices=['loop', 'intel']),
-                required=dict(type='bool'),
-                required_keys=dict(type='list', elements='str', no_log=False),
-                max_age=dict(type='float'),
-                enabled=dict(type='bool'),
-            )),
-            replace_surfaces=dict(type='bool', default=False),
-            max_age=dict(type='int', default=120),
-            intel_max_age=dict(type='int', default=900),
-            newer_than=dict(type='float'),
             now=dict(type='float'),
         ),
         supports_check_mode=True,

@@ -462,31 +462,22 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
-    DEFAULT_PUBLISH_PATTERN,
+    SCAN_OPTIONS,
     boot_regex,
     scan_logs,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
+    RUNTIME_OPTIONS,
     evaluate_runtime,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import (
+    STATE_OPTIONS,
     evaluate_surfaces,
     merge_surfaces,
 )
 
 TAIL_LINES = 20
-
-SURFACE_OPTIONS = dict(
-    name=dict(type='str', required=True),
-    path=dict(type='str'),
-    keys=dict(type='list', elements='str', no_log=False),
-    cadence=dict(type='str', choices=['loop', 'intel']),
-    required=dict(type='bool'),
-    required_keys=dict(type='list', elements='str', no_log=False),
-    max_age=dict(type='float'),
-    enabled=dict(type='bool'),
-)
 
 ARGUMENT_SPEC = dict(
     state_dir=dict(type='path', required=True),
@@ -494,40 +485,9 @@ ARGUMENT_SPEC = dict(
     poll_interval=dict(type='float', default=2),
     fail_fast=dict(type='bool', default=True),
     now=dict(type='float'),
-    logs=dict(type='dict', required=True, options=dict(
-        path=dict(type='path', required=True),
-        err_path=dict(type='path'),
-        offset=dict(type='int'),
-        err_offset=dict(type='int'),
-        timeout=dict(type='int', default=60),
-        poll_interval=dict(type='float', default=0.5),
-        require_publish=dict(type='bool', default=True),
-        boot_pattern=dict(type='str'),
-        boot_version_pattern=dict(type='str'),
-        error_pattern=dict(type='str'),
-        warning_pattern=dict(type='str'),
-        publish_pattern=dict(type='str', default=DEFAULT_PUBLISH_PATTERN),
-        publish_error_pattern=dict(type='str'),
-        publish_error_limit=dict(type='int', default=1),
-        max_lines=dict(type='int', default=20),
-    )),
-    state=dict(type='dict', default={}, options=dict(
-        timeout=dict(type='int', default=120),
-        surfaces=dict(type='list', elements='dict', options=SURFACE_OPTIONS),
-        replace_surfaces=dict(type='bool', default=False),
-        max_age=dict(type='int', default=120),
-        intel_max_age=dict(type='int', default=900),
-        newer_than=dict(type='float'),
-    )),
-    runtime=dict(type='dict', default={}, options=dict(
-        files=dict(type='dict', default={}),
-        exit_coverage_min=dict(type='float', default=0.9),
-        router_quality_min=dict(type='float', default=0.5),
-        max_underwater_without_tp_sl=dict(type='int', default=0),
-        check_nav_jump=dict(type='bool', default=True),
-        check_dd_flap=dict(type='bool', default=True),
-        check_router_idle=dict(type='bool', default=True),
-    )),
+    logs=dict(type='dict', required=True, options=SCAN_OPTIONS),
+    state=dict(type='dict', default={}, options=dict(STATE_OPTIONS, timeout=dict(type='int', default=120))),
+    runtime=dict(type='dict', default={}, options=RUNTIME_OPTIONS),
     healthz=dict(type='dict', required=True, options=dict(
         url=dict(type='str', required=True),
         timeout=dict(type='int', default=60),
