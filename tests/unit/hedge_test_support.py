@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,33 @@ def parse_module_output(stdout, stderr, rc):
     result.rc = rc
     result.stderr = stderr
     return result
+
+
+
+def wait_until_polling(proc, timeout=30.0):
+    """Block until the module process ``proc`` (started with ``popen=True``) sleeps
+    between two polls: its kernel wait channel is a nanosleep, so it has started
+    and looked at least once. What a test then writes is written after the
+    module began to wait, however slowly the module started (Linux /proc)."""
+    wchan = Path('/proc/%d/wchan' % proc.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            stdout, stderr = proc.communicate()
+            raise AssertionError('the module exited before it polled (rc=%s)\n%s\n%s' % (proc.returncode, stdout, stderr))
+        try:
+            if 'nanosleep' in wchan.read_text():
+                return
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise AssertionError('the module did not start polling within %s s' % timeout)
+
+
+def finish_module(proc, timeout=60):
+    """Wait for a ``popen=True`` module run and return its parsed answer."""
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return parse_module_output(stdout, stderr, proc.returncode)
 
 
 # ------------------------------------------------------------------ state payloads

@@ -177,7 +177,7 @@ def test_main_exit_code_lines_and_events(tmp_path, capsys, monkeypatch, request,
     assert out[0].startswith(f"[   0.0s] hedge_run activate.yml {version}: private data dir {private}, ident {ident}")
     assert any(" preflight " in line and "GATE preflight.tag_exists" in line for line in out)
     if code == 0:
-        assert out[-2].startswith(f"hedge_run activate.yml v7.6 succeeded in ") and str(events_file) in out[-2]
+        assert out[-2].startswith("hedge_run activate.yml v7.6 succeeded in ") and str(events_file) in out[-2]
         assert out[-1].split()[:2] == ["localbox", "ok"]
     else:
         assert out[-2].startswith("hedge_run activate.yml v9.9 FAILED (exit 2) in ")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from hedge_test_support import NOW, v75_payloads, v76_payloads, write_state
+from hedge_test_support import NOW, finish_module, v75_payloads, v76_payloads, wait_until_polling, write_state
 
 BOOT_75 = '2025-11-25 09:00:00,001 INFO executor: Engine version: v7.5 (commit 1a2b3c4)'
 BOOT_76 = '2025-11-25 10:50:01,120 INFO executor: Engine version: v7.6 (commit 3f1c2a9)'
@@ -146,7 +146,7 @@ def box(tmp_path):
     return make
 
 
-def run_verify(run_module, the_box, url, version='v7.6', check_mode=False, run_sanity=True, **args):
+def run_verify(run_module, the_box, url, version='v7.6', check_mode=False, run_sanity=True, popen=False, **args):
     """hedge_verify with the role's shape of arguments and short timeouts; ``args`` override per part."""
     params = dict(
         state_dir=str(the_box.state),
@@ -165,7 +165,7 @@ def run_verify(run_module, the_box, url, version='v7.6', check_mode=False, run_s
             params[key] = dict(params[key], **value)
         else:
             params[key] = value
-    return run_module('hedge_verify', params, check_mode=check_mode)
+    return run_module('hedge_verify', params, check_mode=check_mode, popen=popen)
 
 
 def _snapshot(*paths):
@@ -340,15 +340,12 @@ def test_surfaces_polled_until_fresh(run_module, box, healthz):
     payloads = v76_payloads(now=now)
     payloads['nav.json']['updated_ts'] = now - 30  # not updated since the restart mark
     the_box = box(payloads)
-
-    def publish():
-        time.sleep(1.0)
-        write_state(the_box.state, {'nav.json': dict(payloads['nav.json'], updated_ts=time.time())})
-
-    writer = threading.Thread(target=publish)
-    writer.start()
-    result = run_verify(run_module, the_box, healthz(200).url, now=None, state=dict(timeout=20, newer_than=now - 5))
-    writer.join()
+    proc = run_verify(run_module, the_box, healthz(200).url, now=None, state=dict(timeout=20, newer_than=now - 5),
+                      popen=True)
+    wait_until_polling(proc)  # the stale nav.json was seen once
+    time.sleep(1.0)  # the engine's next loop
+    write_state(the_box.state, {'nav.json': dict(payloads['nav.json'], updated_ts=time.time())})
+    result = finish_module(proc)
     assert result['first_failure'] is None, result['msg']
     assert result['state']['ok'] is True
     assert 2 <= result['state']['attempts'] < 40
@@ -357,16 +354,12 @@ def test_surfaces_polled_until_fresh(run_module, box, healthz):
 
 def test_boot_line_waited_for(run_module, box, healthz):
     the_box = box(out_lines=[])
-
-    def boot():
-        time.sleep(0.6)
-        with the_box.out.open('a') as handle:
-            handle.write(BOOT_76 + '\n' + PUBLISH + '\n')
-
-    writer = threading.Thread(target=boot)
-    writer.start()
-    result = run_verify(run_module, the_box, healthz(200).url, logs=dict(timeout=20))
-    writer.join()
+    proc = run_verify(run_module, the_box, healthz(200).url, logs=dict(timeout=20), popen=True)
+    wait_until_polling(proc)  # no boot line yet, seen once
+    time.sleep(0.6)  # the engine takes its time to boot
+    with the_box.out.open('a') as handle:
+        handle.write(BOOT_76 + '\n' + PUBLISH + '\n')
+    result = finish_module(proc)
     assert result['logs']['boot_line_found'] is True
     assert 0.5 <= result['logs']['waited_s'] < 10
     assert result['first_failure'] is None
