@@ -33,7 +33,6 @@ def parse_module_output(stdout, stderr, rc):
     return result
 
 
-
 def wait_until_polling(proc, timeout=30.0):
     """Block until the module process ``proc`` (started with ``popen=True``) sleeps
     between two polls: its kernel wait channel is a nanosleep, so it has started

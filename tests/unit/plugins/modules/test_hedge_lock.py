@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from hedge_test_support import parse_module_output
+from hedge_test_support import finish_module
 
 # 2026-11-25T11:09:00Z
 T0 = 1795604940.0
@@ -356,8 +356,7 @@ def race(run_module, lock_path, n, extra_pythonpath=()):
              for i, rid in enumerate(run_ids)]
     results = {}
     for rid, proc in zip(run_ids, procs):
-        stdout, stderr = proc.communicate(timeout=120)
-        results[rid] = parse_module_output(stdout, stderr, proc.returncode)
+        results[rid] = finish_module(proc, timeout=120)
     return results
 
 
