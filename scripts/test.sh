@@ -43,7 +43,7 @@ molecule_all() {  # every scenario, MOLECULE_JOBS at once, longest first; one lo
   local -a scenarios=() pids=() names=() starts=()
   local scenario rc=0 failed=0
   # Longest first (durations of the clean-clone run), then any new scenario.
-  for scenario in auto_rollback docker fleet rollback incidents preflight_fails default lock \
+  for scenario in auto_rollback docker fleet incidents preflight_fails default \
                   $(ls molecule/*/molecule.yml | xargs -n1 dirname | xargs -n1 basename); do
     [ -f "molecule/$scenario/molecule.yml" ] || continue
     [[ " ${scenarios[*]} " == *" $scenario "* ]] || scenarios+=("$scenario")
