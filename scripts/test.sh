@@ -59,7 +59,7 @@ molecule_all() {  # every scenario, MOLECULE_JOBS at once, longest first; one lo
     local done_pid="" j
     rc=0
     wait -n -p done_pid || rc=$?
-    if [ -z "$done_pid" ]; then echo "molecule jobs lost (wait rc $rc)"; failed=1; pids=(); return; fi
+    if [ -z "${done_pid:-}" ]; then echo "molecule jobs lost (wait rc $rc)"; failed=1; pids=(); return; fi
     for j in "${!pids[@]}"; do
       if [ "${pids[$j]}" = "$done_pid" ]; then finish "$j" "$rc"; fi
     done
@@ -70,7 +70,8 @@ molecule_all() {  # every scenario, MOLECULE_JOBS at once, longest first; one lo
     molecule test -s "$scenario" >"$LOGS/molecule-$scenario.log" 2>&1 &
     pids+=("$!"); names+=("$scenario"); starts+=("$SECONDS")
   done
-  while [ -n "${pids[*]// /}" ]; do reap; done
+  outstanding() { local p; for p in "${pids[@]}"; do [ -z "$p" ] || return 0; done; return 1; }
+  while outstanding; do reap; done
   return $failed
 }
 
