@@ -29,7 +29,7 @@ PLANTED = {
     "bench/run-local.json": f'{{"operator": "{MARK}"}}\n',
     "plugins/modules/__pycache__/hedge_lock.cpython-311.pyc": "pyc",
 }
-TOP = {"README.md", "LICENSE", "activate.yml", "rollback.yml", "MANIFEST.json", "FILES.json"}
+TOP = {"README.md", "LICENSE", "activate.yml", "rollback.yml", "requirements.yml", "MANIFEST.json", "FILES.json"}
 DIRS = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "changelogs/")
 
 
@@ -76,6 +76,7 @@ def test_no_operator_name_in_any_shipped_file(artifact):
 
 @pytest.mark.parametrize("name", [
     "README.md", "LICENSE", "activate.yml", "rollback.yml", "meta/runtime.yml",
+    "meta/execution-environment.yml", "meta/ee-requirements.txt", "requirements.yml",
     "playbooks/activate.yml", "plugins/modules/hedge_verify.py",
     "plugins/module_utils/hedge_surfaces.py", "plugins/callback/fleet_summary.py",
     "plugins/filter/gates.py", "roles/verify/tasks/main.yml", "roles/verify/meta/argument_specs.yml",
