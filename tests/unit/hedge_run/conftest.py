@@ -32,7 +32,7 @@ def refused_events():
 
 @pytest.fixture
 def slow_pretag_events():
-    """activate.yml -e version=v7.6 with a 30 s make pretag (fault pretag_slow): the async preflight task
+    """activate.yml -e version=v7.6 with a make pretag 20 s longer (fault pretag_slow; the task took 30 s): the async preflight task
     (task start, runner_on_start, three runner_on_async_poll, its result), then GATE preflight.pretag."""
     return load_events("activate_v76_slow_pretag.jsonl")
 

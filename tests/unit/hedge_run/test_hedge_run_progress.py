@@ -349,3 +349,19 @@ def test_the_worst_box_decides_for_a_fleet(tmp_path, request, fixtures, outcome,
     assert lines[0].startswith(f"hedge_run activate.yml v7.6: {outcome} (exit {code}) in ")
     assert [line.split()[:2] for line in lines[1:]] == [
         [f"box-{n + 1}", "success" if f == "ok_events" else f.replace("_events", "")] for n, f in enumerate(fixtures)]
+
+
+def test_a_loop_item_result_does_not_end_the_running_task(tmp_path, ok_events):
+    """`Restart the programs one by one`: its item results come before the task's own result."""
+    clock = EventClock()
+    lines = []
+    progress = Progress(events_path=tmp_path / "ev.jsonl", out=lines.append, clock=clock)
+    item = by_task(ok_events, "runner_item_on_skipped", "Restart the programs one by one")
+    start = json.loads(json.dumps(item))
+    start["event"] = "runner_on_start"
+    progress.event_handler(start)
+    progress.event_handler(item)
+    clock.now = 20.0
+    progress.tick()
+    assert [fields(line)[1:] for line in lines] == [
+        ["localbox", "restart", "running", "Restart the programs one by one: 20 s so far"]]
