@@ -1,4 +1,10 @@
-"""Command line of hedge_run: arguments -> ansible_runner.run() -> exit code."""
+"""Command line of hedge_run: arguments -> ansible_runner.run() -> exit code.
+
+The extra vars of a run (secrets included: -e preflight_ci_token=...) reach
+ansible-playbook as `-e @FILE`, FILE a 0600 file outside the private data dir,
+removed once ansible has read it and in any case at the end: never in
+env/extravars (which every later run in the dir would load), never in the
+command line that ansible-runner records in artifacts/<ident>/command."""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +15,16 @@ import re
 import shlex
 import signal
 import sys
+import tempfile
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hedge_run import REPO
-from hedge_run.progress import Progress, exit_code
+from hedge_run.exit_codes import USAGE
+from hedge_run.progress import Progress
 
 PLAYBOOKS = {
     "activate": "activate.yml",
@@ -24,7 +34,11 @@ PLAYBOOKS = {
 VERSION_RE = re.compile(r"^v\d+\.\d+(\.\d+)?(-[A-Za-z0-9.]+)?$")
 DEFAULT_INVENTORY = REPO / "inventories" / "local" / "hosts.yml"
 EXTRAVAR_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-USAGE_EXIT = 2
+USAGE_EXIT = USAGE
+# Files under env/ that ansible-runner loads into every run of a private data dir. In a dir of hedge_run's
+# own (no project/), they were written by an older hedge_run from one run's inputs.
+RUNNER_ENV_FILES = ("extravars", "envvars", "cmdline", "passwords", "ssh_key")
+TICK_SECONDS = 1.0
 
 
 class UsageError(Exception):
@@ -138,15 +152,20 @@ def _absolute_dir_env(name: str) -> str | None:
 
 
 def runner_kwargs(options: Options, ident: str) -> dict:
-    """ansible_runner.run() arguments. With an AWX-style private data dir, its project/, inventory and
-    env/ are used as they are; what it lacks comes from this repo."""
+    """ansible_runner.run() arguments, without the extra vars (see extravars_file). With an AWX-style
+    private data dir, its project/, inventory and env/ are used as they are; what it lacks comes from
+    this repo. ansible-runner writes nothing under env/ (suppress_env_files)."""
     private = options.private_data_dir or Path(_absolute_dir_env("HEDGE_REPORT_DIR") or Path("reports").absolute()) / "hedge_run"
     project = private / "project" if (private / "project").is_dir() else REPO
     if not (project / options.playbook).is_file():
         raise UsageError(f"playbook {options.playbook} not found in project {project}")
-    extravars = dict(options.extravars)
-    if options.version is not None:
-        extravars["version"] = options.version
+    if project == REPO:
+        leftovers = [f"env/{name}" for name in RUNNER_ENV_FILES if (private / "env" / name).exists()]
+        if leftovers:
+            raise UsageError(
+                f"private data dir {private} holds {', '.join(leftovers)}, left by an earlier hedge_run: ansible-runner "
+                "would load them into this run (they may hold secrets); delete them, or give an AWX-style "
+                "--private-data-dir (with project/)")
     envvars = {"ANSIBLE_NOCOLOR": os.environ.get("ANSIBLE_NOCOLOR", "1")}
     # Relative report/opslog dirs mean the caller's cwd (ansible runs in the project dir).
     for name in ("HEDGE_REPORT_DIR", "HEDGE_OPSLOG_DIR"):
@@ -165,11 +184,10 @@ def runner_kwargs(options: Options, ident: str) -> dict:
         "ident": ident,
         "envvars": envvars,
         "quiet": True,
+        "suppress_env_files": True,
     }
     if project == REPO:
         kwargs["project_dir"] = str(REPO)
-    if extravars:
-        kwargs["extravars"] = extravars
     if options.inventory is not None:
         kwargs["inventory"] = str(options.inventory)
     elif not (private / "inventory").exists():
@@ -177,6 +195,33 @@ def runner_kwargs(options: Options, ident: str) -> dict:
     if options.limit:
         kwargs["limit"] = options.limit
     return kwargs
+
+
+def run_extravars(options: Options) -> dict:
+    """This run's extra vars: the -e values and the version."""
+    extravars = dict(options.extravars)
+    if options.version is not None:
+        extravars["version"] = options.version
+    return extravars
+
+
+@contextmanager
+def extravars_file(extravars: dict):
+    """A 0600 JSON file of the extra vars outside the private data dir ($XDG_RUNTIME_DIR, else the temp
+    dir), for `-e @FILE`; removed when the context ends (remove() removes it earlier). None when empty."""
+    if not extravars:
+        yield None
+        return
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    fd, name = tempfile.mkstemp(prefix="hedge_run-", suffix=".json",
+                                dir=runtime if runtime and os.path.isdir(runtime) else None)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp: mode 0600
+            json.dump(extravars, handle)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def new_ident(command: str) -> str:
@@ -207,21 +252,45 @@ def main(argv: list[str] | None = None) -> int:
 
     interrupted = []
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    done = threading.Event()
+    ticker = threading.Thread(target=_tick, args=(progress, done), name="hedge_run-ticker", daemon=True)
     try:
-        result = ansible_runner.run(
-            **kwargs,
-            event_handler=progress.event_handler,
-            status_handler=progress.status_handler,
-            cancel_callback=lambda: bool(interrupted),
-        )
+        with extravars_file(run_extravars(options)) as extravars:
+            if extravars is not None:
+                kwargs["extravars"] = str(extravars)
+            ticker.start()
+            result = ansible_runner.run(
+                **kwargs,
+                event_handler=_removing_on_start(progress.event_handler, extravars),
+                status_handler=progress.status_handler,
+                cancel_callback=lambda: bool(interrupted),
+            )
         status, rc = result.status, result.rc
     except ConfigurationError as exc:
         print(f"hedge_run: error: {exc}", file=sys.stderr)
         return USAGE_EXIT
     finally:
+        done.set()
+        if ticker.is_alive():
+            ticker.join()
         signal.signal(signal.SIGINT, previous)
         progress.close()
-    code = exit_code(status, rc, progress.any_host_failed())
+    code = progress.exit_code(status, rc)
     for line in progress.flush_error() + progress.summary_lines(title, code):
         print(line, flush=True)
     return code
+
+
+def _tick(progress: Progress, done: threading.Event) -> None:
+    while not done.wait(TICK_SECONDS):
+        progress.tick()
+
+
+def _removing_on_start(handler, extravars: Path | None):
+    """The event handler, removing the extra vars file at the first event: ansible-playbook has read
+    its -e files before its playbook starts (the file is removed at the end of the run anyway)."""
+    def handle(event: dict) -> bool:
+        if extravars is not None and event.get("event") == "playbook_on_start":
+            extravars.unlink(missing_ok=True)
+        return handler(event)
+    return handle

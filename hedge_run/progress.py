@@ -1,14 +1,21 @@
 """ansible-runner events -> progress lines, a JSON-lines event log and a
-per-host summary. Works on the event dicts ansible-runner hands to its
-event_handler (never on the stdout text)."""
+per-host summary with each box's outcome. Works on the event dicts
+ansible-runner hands to its event_handler (never on the stdout text). While a
+task runs long (make pretag, a restart waiting for its programs), a `running`
+line names it with its elapsed time: on each async poll of the task (at most
+every WAIT_LINE_EVERY s) and from tick() when nothing was printed for
+TICK_EVERY s."""
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable
+
+from hedge_run.exit_codes import exit_code, host_code
 
 # The collection's roles, in the order an activation goes through them.
 STAGES = ("box", "ledger", "preflight", "deploy_git", "restart", "verify", "rollback", "incidents", "opslog")
@@ -20,11 +27,20 @@ GATE_STATUS = {"passed": "ok", "FAILED": "FAILED", "WARNING": "warn", "NOT CHECK
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ERROR_LINE_RE = re.compile(r"^\s*(?:\[ERROR\]|ERROR!)")
 MAX_MESSAGE = 400
+# A `running` line at most this often per host on async polls, and from tick() when nothing was printed for
+# TICK_EVERY s while a task runs (a line at least every 15 s during a long step).
+WAIT_LINE_EVERY = 10.0
+TICK_EVERY = 15.0
 
 RESULT_EVENTS = {
     "runner_on_ok", "runner_on_failed", "runner_on_unreachable",
     "runner_item_on_ok", "runner_item_on_failed",
 }
+# The task's own result ends the host's running task (a loop's item results do not).
+END_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"}
+# The opslog role's row of the fleet summary (set_stats per host) and the ledger's closed history record:
+# where a box's outcome is read from.
+ROW_KEY = "hedge_summary"
 INCLUDE_ACTIONS = {"include_role", "ansible.builtin.include_role", "include_tasks", "ansible.builtin.include_tasks",
                    "import_role", "ansible.builtin.import_role"}
 
@@ -93,6 +109,13 @@ class HostState:
     failure: str = ""
     unreachable: bool = False
     printed_failures: set = field(default_factory=set)
+    row: dict | None = None        # the fleet summary row (opslog role)
+    record_outcome: str = ""       # the outcome of the closed history record (ledger role)
+    changed: bool = False          # a task reported a change of the box's release
+    task: str = ""                 # the task running now (runner_on_start .. its result)
+    task_stage: str = PLAY_STAGE
+    task_started: float | None = None
+    last_wait_line: float = 0.0
 
 
 @dataclass
@@ -111,13 +134,24 @@ class Progress:
     problems: list = field(default_factory=list)
     _error: list = field(default_factory=list)
     _events_file: IO[str] | None = None
+    _last_output: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if not self.started:
             self.started = self.clock()
+        self._last_output = self.started
+
+    def _emit(self, line: str) -> None:
+        self._last_output = self.clock()
+        self.out(line)
 
     # ansible-runner callbacks -------------------------------------------------------------
     def event_handler(self, event: dict) -> bool:
+        with self._lock:
+            return self._handle(event)
+
+    def _handle(self, event: dict) -> bool:
         # A display or disk problem must never interrupt a run that may be changing a box: it is
         # reported once and the run goes on (ansible-runner keeps its own job_events regardless).
         try:
@@ -131,13 +165,29 @@ class Progress:
             kind = event.get("event") if isinstance(event, dict) else type(event).__name__
             self._complain(f"cannot show event {kind}: {exc!r}")
         for line in lines:
-            self.out(line)
+            self._emit(line)
         return True  # keep ansible-runner's own artifacts/<ident>/job_events
 
     def _complain(self, text: str) -> None:
         if text not in self.problems:
             self.problems.append(text)
-            self.out(f"hedge_run: warning: {one_line(text)}")
+            self._emit(f"hedge_run: warning: {one_line(text)}")
+
+    def tick(self) -> None:
+        """Called every second or so by a thread while the run goes on: when nothing was printed for
+        TICK_EVERY s, one `running` line per host whose task runs since WAIT_LINE_EVERY s or more."""
+        with self._lock:
+            now = self.clock()
+            if now - self._last_output < TICK_EVERY:
+                return
+            for name, state in sorted(self.hosts.items()):
+                if state.task_started is not None and now - state.task_started >= WAIT_LINE_EVERY:
+                    self._emit(self._running_line(name, state, now))
+
+    def _running_line(self, name: str, state: HostState, now: float) -> str:
+        state.last_wait_line = now
+        return format_line(now - self.started, name, state.task_stage, "running",
+                           f"{state.task}: {now - state.task_started:.0f} s so far")
 
     def status_handler(self, status_data: dict, runner_config=None) -> None:
         self.status = status_data.get("status", self.status)
@@ -159,9 +209,15 @@ class Progress:
         if kind == "verbose":
             return self._verbose(str(event.get("stdout", "")))
         lines = self.flush_error()
+        name = data.get("host") or data.get("remote_addr") or "-"
+        if kind == "runner_on_start":
+            self._task_started(self.host(name), data)
+        elif kind == "runner_on_async_poll":
+            lines += self._async_poll(name)
+        if kind in END_EVENTS:
+            self.host(name).task_started = None
         if kind not in RESULT_EVENTS:
             return lines
-        name = data.get("host") or data.get("remote_addr") or "-"
         state = self.host(name)
         stage = stage_of(data)
         action = data.get("task_action", "")
@@ -170,6 +226,7 @@ class Progress:
             lines.append(format_line(self.elapsed(), name, stage, "start", task_title(data.get("task", ""))))
         label = stage or PLAY_STAGE
         res = data.get("res") or {}
+        self._read_outcome(state, kind, res)
         message = result_message(res)
         gate = gate_in(message)
         failed = kind in ("runner_on_failed", "runner_item_on_failed")
@@ -197,6 +254,35 @@ class Progress:
                                      f"{one_line(data.get('task', ''))}: {message or 'failed'}"))
         return lines
 
+    def _task_started(self, state: HostState, data: dict) -> None:
+        state.task = task_title(data.get("task", ""))
+        state.task_stage = stage_of(data) or PLAY_STAGE
+        state.task_started = state.last_wait_line = self.clock()
+
+    def _async_poll(self, name: str) -> list[str]:
+        """An async job of the host's running task is still going: a `running` line, at most every
+        WAIT_LINE_EVERY s (the poll event itself names only async_status)."""
+        state = self.host(name)
+        now = self.clock()
+        if state.task_started is None or now - state.last_wait_line < WAIT_LINE_EVERY:
+            return []
+        return [self._running_line(name, state, now)]
+
+    @staticmethod
+    def _read_outcome(state: HostState, kind: str, res: dict) -> None:
+        """Keep the box's fleet summary row and its closed history record's outcome."""
+        if kind != "runner_on_ok" or not isinstance(res, dict):
+            return
+        state.changed = state.changed or res.get("changed") is True
+        row = ((res.get("ansible_stats") or {}).get("data") or {}).get(ROW_KEY)
+        if isinstance(row, dict) and row.get("outcome"):
+            state.row = row
+        record = res.get("record")
+        # The automatic rollback's own record (kind auto_rollback) is not the run's outcome.
+        if (isinstance(record, dict) and record.get("outcome") not in (None, "", "in_progress")
+                and record.get("kind") != "auto_rollback"):
+            state.record_outcome = str(record["outcome"])
+
     def _verbose(self, stdout: str) -> list[str]:
         """Ansible's own errors (no host: a syntax error, a missing file, a bad inventory) come as verbose
         events, one output line each: an `[ERROR]` line and the lines after it up to a blank one make
@@ -223,7 +309,13 @@ class Progress:
 
     # summary -------------------------------------------------------------------------------
     def host_outcomes(self) -> dict[str, dict]:
-        """host -> {outcome, ok, changed, failed, unreachable, skipped, rescued, failed_gate, failure}."""
+        """host -> {outcome, code, ok, changed, failed, unreachable, skipped, rescued, failed_gate, failure}.
+
+        The outcome is the box's fleet summary row's, else its closed history record's (the words of
+        the BRIEF: success, refused, rolled_back, failed, rollback_failed, interrupted); a box without
+        either is `interrupted` (the run was canceled), `unreachable`, `unknown` (changed, then failed or
+        stopped without an outcome), `refused` (failed, nothing changed), `stopped` (ansible ended
+        without its stats) or `success` (no failure: a playbook without records)."""
         stats = self.stats or {}
         names = set(self.hosts)
         for key in ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored", "processed"):
@@ -233,30 +325,49 @@ class Progress:
             state = self.host(name)
             counts = {key: int((stats.get(key) or {}).get(name, 0))
                       for key in ("ok", "changed", "failures", "dark", "skipped", "rescued")}
-            if counts["dark"] or state.unreachable:
+            failed = bool(counts["failures"] or (self.stats is None and state.failed_task))
+            if state.row is not None:
+                outcome = str(state.row["outcome"])
+            elif state.record_outcome:
+                outcome = state.record_outcome
+            elif self.status == "canceled":
+                outcome = "interrupted"
+            elif counts["dark"] or state.unreachable:
                 outcome = "unreachable"
-            elif counts["failures"] or (self.stats is None and state.failed_task):
-                outcome = "failed"
+            elif (counts["changed"] or state.changed) and (failed or self.stats is None):
+                outcome = "unknown"
+            elif failed:
+                outcome = "refused"
             else:
-                outcome = "ok"
+                outcome = "success" if self.stats is not None else "stopped"
+            code = host_code(outcome, failed or bool(counts["dark"]))
+            gate = ((state.row or {}).get("failed_gate") or state.failed_gate) if code else ""
             result[name] = {
-                "outcome": outcome, "ok": counts["ok"], "changed": counts["changed"],
+                "outcome": outcome, "code": code, "ok": counts["ok"], "changed": counts["changed"],
                 "failed": counts["failures"], "unreachable": counts["dark"], "skipped": counts["skipped"],
-                "rescued": counts["rescued"], "failed_gate": state.failed_gate if outcome != "ok" else "",
-                "failure": state.failure if outcome != "ok" else "",
+                "rescued": counts["rescued"], "failed_gate": str(gate).strip(),
+                "failure": state.failure if code else "",
             }
         return result
 
+    def exit_code(self, status: str, rc: int | None) -> int:
+        """The run's exit code (hedge_run.exit_codes): the worst box's outcome decides."""
+        return exit_code(status, rc, [item["code"] for item in self.host_outcomes().values()])
+
+    def decided_by(self, code: int) -> str:
+        """The outcome word the summary gives the run (the worst box's)."""
+        outcomes = [item["outcome"] for item in self.host_outcomes().values() if item["code"] == code]
+        return outcomes[0] if outcomes else {0: "success", 130: "interrupted"}.get(code, "error")
+
     def summary_lines(self, title: str, exit_code: int) -> list[str]:
         outcomes = self.host_outcomes()
-        word = "succeeded" if exit_code == 0 else f"FAILED (exit {exit_code})"
-        lines = [f"hedge_run {title} {word} in {self.elapsed():.1f}s; "
+        lines = [f"hedge_run {title}: {self.decided_by(exit_code)} (exit {exit_code}) in {self.elapsed():.1f}s; "
                  f"{self.event_count} events in {self.events_path}"]
         if not outcomes:
             lines.append("  no host ran a task")
         lines += [f"  error: {one_line(text, 200)}" for text in self.errors]
         for name, item in outcomes.items():
-            line = (f"  {name:<9} {item['outcome']:<11} ok={item['ok']} changed={item['changed']} "
+            line = (f"  {name:<9} {item['outcome']:<15} ok={item['ok']} changed={item['changed']} "
                     f"failed={item['failed']} unreachable={item['unreachable']} rescued={item['rescued']} "
                     f"skipped={item['skipped']}")
             if item["failed_gate"]:
@@ -265,9 +376,6 @@ class Progress:
                 line += f"  failure: {one_line(item['failure'], 200)}"
             lines.append(line)
         return lines
-
-    def any_host_failed(self) -> bool:
-        return any(item["outcome"] != "ok" for item in self.host_outcomes().values())
 
     # events file ---------------------------------------------------------------------------
     def _write(self, event: dict) -> None:
@@ -283,12 +391,3 @@ class Progress:
             self._events_file.close()
             self._events_file = None
 
-
-def exit_code(status: str, rc: int | None, host_failed: bool = False) -> int:
-    """0 only for a successful run with rc 0 and no failed/unreachable host; a canceled run 130;
-    otherwise ansible's rc, at least 1."""
-    if status == "canceled":
-        return 130
-    if status == "successful" and not rc and not host_failed:
-        return 0
-    return rc if isinstance(rc, int) and rc > 0 else 1

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from boxlib import REPO
+from boxlib import FAST_GATES, REPO
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
 BINDIR = Path(sys.executable).parent
 LINE_RE = re.compile(r"^\[\s*\d+\.\ds\] (?P<host>\S+)\s+(?P<stage>\S+)\s+(?P<status>\S+)\s+(?P<msg>.*)$")
+SUMMARY_RE = re.compile(r"^hedge_run (?P<title>.+): (?P<outcome>\S+) \(exit (?P<code>\d+)\) in ")
+SECRETS = {"preflight_ci_token": "PLANTED-SECRET-123", "box_docker_registry_password": "PLANTED-PASSWORD-456"}
+FAST = [arg for key, value in FAST_GATES.items() for arg in ("-e", f"{key}={value}")]
 
 
 def box_env(box, tmp_path: Path) -> dict:
@@ -42,6 +45,24 @@ def progress_lines(stdout: str) -> list[dict]:
 
 def read_events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def summary(stdout: str) -> dict:
+    """The run's summary line: outcome and exit code."""
+    (match,) = [m for m in map(SUMMARY_RE.match, stdout.splitlines()) if m]
+    return match.groupdict()
+
+
+def fleet_rows(tmp_path: Path) -> list[dict]:
+    """The rows of the newest fleet summary JSON ($HEDGE_REPORT_DIR/fleet-summary-*.json)."""
+    newest = max((tmp_path / "reports").glob("fleet-summary-*.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(newest.read_text())["rows"]
+
+
+def files_holding(root: Path, *needles: str) -> list[str]:
+    """Every file under root whose bytes hold one of the needles."""
+    return sorted(str(path) for path in root.rglob("*") if path.is_file() and not path.is_symlink()
+                  and any(needle.encode() in path.read_bytes() for needle in needles))
 
 
 def test_hedge_run_activate(fresh_box, tmp_path):
@@ -73,8 +94,9 @@ def test_hedge_run_activate(fresh_box, tmp_path):
     assert (events_file.parent / "status").read_text() == "successful"
     assert len(list((events_file.parent / "job_events").glob("*.json"))) == len(events)
 
-    summary = proc.stdout.splitlines()[-1].split()
-    assert summary[:2] == ["localbox", "ok"] and "failed=0" in summary and "unreachable=0" in summary
+    assert summary(proc.stdout) == {"title": "activate.yml v7.6", "outcome": "success", "code": "0"}
+    host_line = proc.stdout.splitlines()[-1].split()
+    assert host_line[:2] == ["localbox", "success"] and "failed=0" in host_line and "unreachable=0" in host_line
     # The box: v7.6 live, restarted, answering.
     assert fresh_box.version_file() == "v7.6"
     after = fresh_box.status()
@@ -91,7 +113,11 @@ def test_hedge_run_refused_names_the_gate_and_leaves_the_box(shared_box, tmp_pat
     events_file = tmp_path / "ev" / "events.jsonl"
     proc = hedge_run(shared_box, tmp_path, "activate", "--version", "v9.9", "--events", str(events_file))
 
-    assert proc.returncode != 0, proc.stdout[-4000:]
+    # Refused: exit 3, the outcome word of the history record and the fleet summary.
+    assert proc.returncode == 3, proc.stdout[-4000:]
+    assert summary(proc.stdout) == {"title": "activate.yml v9.9", "outcome": "refused", "code": "3"}
+    assert proc.stdout.splitlines()[-1].split()[:2] == ["localbox", "refused"]
+    assert [row["outcome"] for row in fleet_rows(tmp_path)] == ["refused"]
     failed = [line for line in progress_lines(proc.stdout) if line["status"] == "FAILED"]
     assert failed[0]["stage"] == "preflight"
     assert failed[0]["msg"].startswith("GATE preflight.tag_exists FAILED: tag v9.9 not found")
@@ -145,3 +171,70 @@ def test_awx_private_data_dir_with_the_ansible_runner_cli(fresh_box, tmp_path):
     meta = fresh_box.engine_metadata()
     assert meta.get("engine_version", meta.get("version")) == "v7.6"
     assert fresh_box.history()[-1]["operator"] == "awx"
+
+
+def test_slow_pretag_progress_and_run_inputs_stay_with_their_run(fresh_box, tmp_path):
+    """A 20 s make pretag: hedge_run prints `running` lines naming it with the elapsed time, ansible's own
+    output its ASYNC POLL lines. The run's extra vars (secrets planted among them) reach no file of the
+    private data dir, and a later rollback without a version in the same dir does not inherit version=v7.6:
+    it returns to v7.5 (the history's previous release)."""
+    fresh_box.set_fault("v7.6", "pretag_slow")
+    planted = [arg for key, value in SECRETS.items() for arg in ("-e", f"{key}={value}")]
+    proc = hedge_run(fresh_box, tmp_path, "activate", "--version", "v7.6", *planted,
+                     "-e", "box_docker_registry_username=ops")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+    lines = progress_lines(proc.stdout)
+    running = [line for line in lines if line["status"] == "running"]
+    assert running, proc.stdout[-4000:]
+    for line in running:
+        assert line["stage"] == "preflight" and "make pretag" in line["msg"], line
+        assert re.search(r": \d+ s so far$", line["msg"]), line
+    messages = [line["msg"] for line in lines]
+    first_running = messages.index(running[0]["msg"])
+    assert first_running < next(i for i, m in enumerate(messages) if m.startswith("GATE preflight.pretag passed"))
+    ident = re.search(r"ident (\S+)", proc.stdout).group(1)
+    private = tmp_path / "reports" / "hedge_run"
+    ansible_out = (private / "artifacts" / ident / "stdout").read_text()
+    # ansible's own output: the announcement, then ASYNC POLL lines while the job runs, before the next task.
+    announced = ansible_out.split("Announce the long checks of the tag] ***", 1)[1].split("TASK [", 1)[0]
+    assert "make pretag-v7.6 and the checks of v7.6 run in a scratch clone" in " ".join(announced.split())
+    assert "ASYNC POLL on localbox: jid=" in announced, ansible_out[-3000:]
+    assert fresh_box.version_file() == "v7.6"
+
+    fresh_box.clear_faults()
+    back = hedge_run(fresh_box, tmp_path, "rollback", *FAST)
+    assert back.returncode == 0, back.stdout[-4000:] + back.stderr[-2000:]
+    assert summary(back.stdout)["outcome"] == "success"
+    assert fresh_box.version_file() == "v7.5"
+    meta = fresh_box.engine_metadata()
+    assert meta.get("engine_version", meta.get("version")) == "v7.5"
+    assert fresh_box.history()[-1]["kind"] == "rollback" and fresh_box.history()[-1]["version"] == "v7.5"
+
+    assert not (private / "env").exists()
+    assert files_holding(private, *SECRETS.values()) == []
+    assert files_holding(tmp_path / "opslog", *SECRETS.values()) == []
+
+
+def test_hedge_run_exit_codes_rolled_back_then_rollback_failed(fresh_box, tmp_path):
+    """wrong_engine_version on v7.6: rolled back and verified, exit 4. Then crash_at_boot on v7.5 as well
+    (the running v7.5 engine is already booted): the automatic rollback cannot restart v7.5, exit 6. The
+    summary says what the history record and the fleet summary say."""
+    fresh_box.set_fault("v7.6", "wrong_engine_version")
+    proc = hedge_run(fresh_box, tmp_path, "activate", "--version", "v7.6", *FAST)
+    assert proc.returncode == 4, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert summary(proc.stdout) == {"title": "activate.yml v7.6", "outcome": "rolled_back", "code": "4"}
+    assert proc.stdout.splitlines()[-1].split()[:2] == ["localbox", "rolled_back"]
+    assert proc.stdout.splitlines()[-1].endswith("failed gate: verify.engine_version")
+    assert [row["outcome"] for row in fleet_rows(tmp_path)] == ["rolled_back"]
+    assert fresh_box.history()[-2]["outcome"] == "rolled_back"
+    assert fresh_box.version_file() == "v7.5"
+
+    fresh_box.set_fault("v7.5", "crash_at_boot")
+    again = hedge_run(fresh_box, tmp_path, "activate", "--version", "v7.6", *FAST)
+    assert again.returncode == 6, again.stdout[-4000:] + again.stderr[-2000:]
+    assert summary(again.stdout) == {"title": "activate.yml v7.6", "outcome": "rollback_failed", "code": "6"}
+    assert again.stdout.splitlines()[-1].split()[:2] == ["localbox", "rollback_failed"]
+    assert [row["outcome"] for row in fleet_rows(tmp_path)] == ["rollback_failed"]
+    activation = [r for r in fresh_box.history() if r["kind"] == "activation"][-1]
+    assert activation["outcome"] == "rollback_failed"

@@ -110,7 +110,10 @@ def test_runner_kwargs_default(tmp_path, monkeypatch):
     assert kwargs["project_dir"] == str(REPO)
     assert kwargs["inventory"] == str(REPO / "inventories" / "local" / "hosts.yml")
     assert kwargs["playbook"] == "activate.yml" and kwargs["ident"] == "activate-1"
-    assert kwargs["extravars"] == {"operator": "alice", "version": "v7.6"}
+    # The extra vars never go to ansible-runner as a dict (it would write env/extravars and put them on the
+    # recorded command line), and nothing is written under env/.
+    assert "extravars" not in kwargs and kwargs["suppress_env_files"] is True
+    assert cli.run_extravars(options) == {"operator": "alice", "version": "v7.6"}
     assert kwargs["limit"] == "localbox"
     assert kwargs["envvars"]["HEDGE_OPSLOG_DIR"] == str(tmp_path / "ops")  # the caller's cwd, not the project's
     assert kwargs["envvars"]["ANSIBLE_NOCOLOR"] == "1"
@@ -133,6 +136,11 @@ def test_runner_kwargs_awx_private_data_dir(tmp_path):
     kwargs = cli.runner_kwargs(options, "rollback-1")
     assert kwargs["private_data_dir"] == str(private)
     assert "project_dir" not in kwargs and "inventory" not in kwargs and "extravars" not in kwargs
+    assert cli.run_extravars(options) == {}
+    # AWX's own env/ files are AWX's: used, not refused.
+    (private / "env").mkdir()
+    (private / "env" / "extravars").write_text("version: v7.5\n")
+    assert cli.runner_kwargs(options, "rollback-1b")["private_data_dir"] == str(private)
     # An explicit inventory still wins; a project without the playbook is a usage error.
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all: {}\n")
@@ -142,11 +150,39 @@ def test_runner_kwargs_awx_private_data_dir(tmp_path):
         cli.runner_kwargs(cli.parse_args(["activate", "--version", "v7.6", "--private-data-dir", str(private)]), "x")
 
 
+@pytest.mark.parametrize("leftover", ["extravars", "envvars", "cmdline"])
+def test_env_files_left_by_an_older_hedge_run_are_refused(tmp_path, capsys, no_runner, leftover):
+    """A dir of hedge_run's own (no project/) whose env/ holds what an older hedge_run wrote there: ansible-runner
+    would load it into this run too (an earlier run's token, version, registry password): refused, exit 2."""
+    private = tmp_path / "pdd"
+    (private / "env").mkdir(parents=True)
+    (private / "env" / leftover).write_text('{"version": "v7.6", "preflight_ci_token": "old"}')
+    assert cli.main(["rollback", "--private-data-dir", str(private)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"holds env/{leftover}, left by an earlier hedge_run" in err
+    assert no_runner == [] and not (private / "artifacts").exists()
+
+
+def test_extravars_file_is_private_and_removed(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with cli.extravars_file({"preflight_ci_token": "PLANTED", "version": "v7.6"}) as path:
+        assert path.parent == tmp_path and path.stat().st_mode & 0o777 == 0o600
+        assert json.loads(path.read_text()) == {"preflight_ci_token": "PLANTED", "version": "v7.6"}
+    assert not path.exists()
+    with pytest.raises(RuntimeError), cli.extravars_file({"a": "1"}) as path:
+        raise RuntimeError("the run failed")
+    assert not path.exists()
+    with cli.extravars_file({}) as path:
+        assert path is None
+
+
 def fake_run(events, status, rc):
     """A stand-in for ansible_runner.run: hands recorded events to the handlers, like the real one."""
     calls = []
 
     def run(**kwargs):
+        extravars = kwargs.get("extravars")
+        kwargs["extravars_seen"] = json.loads(Path(extravars).read_text()) if extravars else None
         calls.append(kwargs)
         kwargs["status_handler"]({"status": "starting", "runner_ident": kwargs["ident"]}, runner_config=None)
         for event in events:
@@ -158,7 +194,7 @@ def fake_run(events, status, rc):
 
 
 @pytest.mark.parametrize(("fixture", "status", "rc", "code"),
-                         [("ok_events", "successful", 0, 0), ("refused_events", "failed", 2, 2)])
+                         [("ok_events", "successful", 0, 0), ("refused_events", "failed", 2, 3)])
 def test_main_exit_code_lines_and_events(tmp_path, capsys, monkeypatch, request, fixture, status, rc, code):
     events = request.getfixturevalue(fixture)
     run, calls = fake_run(events, status, rc)
@@ -168,7 +204,10 @@ def test_main_exit_code_lines_and_events(tmp_path, capsys, monkeypatch, request,
     assert cli.main(["activate", "--version", version, "--private-data-dir", str(private)]) == code
     out = capsys.readouterr().out.splitlines()
     (kwargs,) = calls
-    assert kwargs["extravars"] == {"version": version} and kwargs["project_dir"] == str(REPO)
+    assert kwargs["extravars_seen"] == {"version": version} and kwargs["project_dir"] == str(REPO)
+    # -e @FILE, FILE outside the private data dir, gone once the playbook started (and after the run).
+    assert not kwargs["extravars"].startswith(str(private)) and not Path(kwargs["extravars"]).exists()
+    assert not (private / "env").exists()
     assert callable(kwargs["cancel_callback"]) and kwargs["cancel_callback"]() is False
     ident = kwargs["ident"]
     assert ident.startswith("activate-")
@@ -177,10 +216,10 @@ def test_main_exit_code_lines_and_events(tmp_path, capsys, monkeypatch, request,
     assert out[0].startswith(f"[   0.0s] hedge_run activate.yml {version}: private data dir {private}, ident {ident}")
     assert any(" preflight " in line and "GATE preflight.tag_exists" in line for line in out)
     if code == 0:
-        assert out[-2].startswith("hedge_run activate.yml v7.6 succeeded in ") and str(events_file) in out[-2]
-        assert out[-1].split()[:2] == ["localbox", "ok"]
+        assert out[-2].startswith("hedge_run activate.yml v7.6: success (exit 0) in ") and str(events_file) in out[-2]
+        assert out[-1].split()[:2] == ["localbox", "success"]
     else:
-        assert out[-2].startswith("hedge_run activate.yml v9.9 FAILED (exit 2) in ")
+        assert out[-2].startswith("hedge_run activate.yml v9.9: refused (exit 3) in ")
         assert out[-1].endswith("failed gate: preflight.tag_exists")
 
 
@@ -190,4 +229,5 @@ def test_main_events_option_and_failed_status_without_rc(tmp_path, capsys, monke
     events_file = tmp_path / "sub" / "ev.jsonl"
     assert cli.main(["incident_check", "--private-data-dir", str(tmp_path / "pdd"), "--events", str(events_file)]) == 1
     assert len(events_file.read_text().splitlines()) == 3
-    assert "FAILED (exit 1)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert ": stopped (exit 1)" in out and out.splitlines()[-1].split()[:2] == ["localbox", "stopped"]

@@ -2,12 +2,13 @@
 progress lines, the JSON-lines event log, the per-host summary, exit codes."""
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
 import pytest
 
-from hedge_run.progress import Progress, exit_code, format_line, gate_in, one_line, stage_of, task_title
+from hedge_run.progress import TICK_EVERY, Progress, format_line, gate_in, one_line, stage_of, task_title
 
 
 class Clock:
@@ -80,11 +81,11 @@ def test_successful_activation_lines(tmp_path, ok_events):
     stamps = [float(r[0]) for r in rows]
     assert stamps == sorted(stamps) and stamps[0] > 0
 
-    assert not progress.any_host_failed()
+    assert progress.exit_code("successful", 0) == 0
     summary = progress.summary_lines("activate.yml v7.6", 0)
-    assert summary[0].startswith("hedge_run activate.yml v7.6 succeeded in ")
+    assert summary[0].startswith("hedge_run activate.yml v7.6: success (exit 0) in ")
     assert f"{len(ok_events)} events in {tmp_path / 'artifacts' / 'events.jsonl'}" in summary[0]
-    assert summary[1].split() == ["localbox", "ok", "ok=103", "changed=2", "failed=0", "unreachable=0",
+    assert summary[1].split() == ["localbox", "success", "ok=103", "changed=2", "failed=0", "unreachable=0",
                                   "rescued=0", "skipped=5"]
 
 
@@ -94,12 +95,12 @@ def test_refused_activation_names_the_gate_once(tmp_path, refused_events):
     # The gate's failure, once: the playbook's closing "Fail the run" repeats the same message.
     assert [(host, stage, msg) for _, host, stage, _, msg in failed] == [
         ("localbox", "preflight", "GATE preflight.tag_exists FAILED: tag v9.9 not found on file:///tmp/hr/box/origin.git")]
-    assert progress.any_host_failed()
     outcome = progress.host_outcomes()["localbox"]
-    assert (outcome["outcome"], outcome["failed"], outcome["failed_gate"]) == ("failed", 1, "preflight.tag_exists")
-    summary = progress.summary_lines("activate.yml v9.9", 2)
-    assert summary[0].startswith("hedge_run activate.yml v9.9 FAILED (exit 2) in ")
-    assert summary[1].split()[:2] == ["localbox", "failed"]
+    assert (outcome["outcome"], outcome["failed"], outcome["failed_gate"]) == ("refused", 1, "preflight.tag_exists")
+    assert progress.exit_code("failed", 2) == 3
+    summary = progress.summary_lines("activate.yml v9.9", 3)
+    assert summary[0].startswith("hedge_run activate.yml v9.9: refused (exit 3) in ")
+    assert summary[1].split()[:2] == ["localbox", "refused"]
     assert summary[1].endswith("failed gate: preflight.tag_exists")
 
 
@@ -120,9 +121,11 @@ def test_failure_without_a_gate_is_one_line_with_the_task(tmp_path, refused_even
 def test_ignored_failure_is_shown_not_counted(tmp_path, refused_events):
     event = json.loads(json.dumps(by_task(refused_events, "runner_on_failed", "Gate preflight.tag_exists")))
     event["event_data"]["ignore_errors"] = True
-    progress, lines = feed(tmp_path, [event])
+    stats = {"event": "playbook_on_stats", "event_data": {"ok": {"localbox": 1}, "failures": {}, "ignored": {"localbox": 1}}}
+    progress, lines = feed(tmp_path, [event, stats])
     assert fields(lines[-1])[3] == "ignored"
-    assert progress.host_outcomes()["localbox"]["outcome"] == "ok"
+    assert progress.host_outcomes()["localbox"]["outcome"] == "success"
+    assert progress.exit_code("successful", 0) == 0
 
 
 def test_unreachable_host(tmp_path, refused_events):
@@ -138,7 +141,7 @@ def test_unreachable_host(tmp_path, refused_events):
     assert fields(lines[0])[1:4] == ["box2", "play", "UNREACH"]
     assert "Connection refused" in lines[0]
     assert progress.host_outcomes()["box2"]["outcome"] == "unreachable"
-    assert exit_code("failed", 4, progress.any_host_failed()) == 4
+    assert progress.exit_code("failed", 4) == 1
 
 
 def test_ansible_errors_before_any_host(tmp_path):
@@ -186,24 +189,6 @@ def test_format_line_and_helpers():
     assert task_title("Restart the programs") == "Restart the programs"
 
 
-@pytest.mark.parametrize(
-    ("status", "rc", "host_failed", "code"),
-    [
-        ("successful", 0, False, 0),
-        ("failed", 2, True, 2),       # a failed host: ansible's rc
-        ("failed", 4, True, 4),       # unreachable
-        ("failed", 1, False, 1),      # ansible's own error (no host ran)
-        ("failed", 0, False, 1),      # never 0 for a failed run
-        ("failed", None, False, 1),
-        ("successful", 0, True, 1),   # a failed host in the stats is a failure whatever the rc
-        ("timeout", 254, False, 254),
-        ("canceled", 254, False, 130),
-    ],
-)
-def test_exit_code(status, rc, host_failed, code):
-    assert exit_code(status, rc, host_failed) == code
-
-
 def test_a_bad_event_or_events_file_never_stops_the_run(tmp_path, ok_events):
     """The handler always returns True and keeps going: a run that may be changing a box is never
     interrupted by the display."""
@@ -218,3 +203,165 @@ def test_a_bad_event_or_events_file_never_stops_the_run(tmp_path, ok_events):
     assert len(warnings) == 2  # the events file once (not once per event), the bad event once
     assert any("cannot write" in w for w in warnings) and any("cannot show event runner_on_ok" in w for w in warnings)
     assert any("GATE input.version passed: v7.6" in line for line in lines)
+
+
+class EventClock:
+    """A clock set by hand: to each event's `created` time, or to any second of the test."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def at(self, event):
+        self.now = datetime.datetime.fromisoformat(event["created"]).timestamp()
+        return self.now
+
+
+def test_async_poll_lines_name_the_running_task_with_its_elapsed_time(tmp_path, slow_pretag_events):
+    """The poll events name only async_status: the line names the host's running task (runner_on_start),
+    at most every WAIT_LINE_EVERY s. Polls of the real run came 10.8, 17.3 and 23.2 s after the start."""
+    clock = EventClock()
+    clock.at(slow_pretag_events[0])
+    lines = []
+    progress = Progress(events_path=tmp_path / "ev.jsonl", out=lines.append, clock=clock)
+    polled = []
+    for event in slow_pretag_events:
+        clock.at(event)
+        before = len(lines)
+        progress.event_handler(event)
+        if event["event"] == "runner_on_async_poll":
+            polled.append(lines[before:])
+    assert [[fields(line)[1:] for line in new] for new in polled] == [
+        [["localbox", "preflight", "running",
+          "Clone the target tag into a scratch directory and run its checks and make pretag: 11 s so far"]],
+        [],  # 6.5 s after the last line
+        [["localbox", "preflight", "running",
+          "Clone the target tag into a scratch directory and run its checks and make pretag: 23 s so far"]],
+    ]
+    assert fields(lines[-1])[3:] == ["ok", "GATE preflight.pretag passed: make pretag-v7.6"]
+    assert progress.hosts["localbox"].task_started is None  # the gate's result ended its task
+
+
+@pytest.mark.parametrize(
+    ("quiet_for", "task_for", "printed"),
+    [
+        (14.9, 30.0, False),  # something was printed less than TICK_EVERY s ago
+        (15.0, 30.0, True),
+        (15.0, 9.0, False),   # the task itself runs since less than WAIT_LINE_EVERY s
+        (40.0, 40.0, True),
+    ],
+)
+def test_tick_prints_a_running_line_when_the_run_is_quiet(tmp_path, slow_pretag_events, quiet_for, task_for, printed):
+    """A task without async polls (a restart waiting for RUNNING): tick(), called every second by hedge_run's
+    thread, prints the running task and its elapsed time when nothing was printed for TICK_EVERY s."""
+    clock = EventClock()
+    lines = []
+    progress = Progress(events_path=tmp_path / "ev.jsonl", out=lines.append, clock=clock)
+    start = next(e for e in slow_pretag_events if e["event"] == "runner_on_start")
+    clock.now = 1000.0 - task_for
+    progress.event_handler(start)
+    progress._last_output = 1000.0 - quiet_for
+    clock.now = 1000.0
+    progress.tick()
+    expected = [["localbox", "preflight", "running",
+                 f"Clone the target tag into a scratch directory and run its checks and make pretag: {task_for:.0f} s so far"]]
+    assert [fields(line)[1:] for line in lines] == (expected if printed else [])
+    if printed:  # the next line TICK_EVERY s later at the earliest
+        clock.now += TICK_EVERY - 0.1
+        progress.tick()
+        assert len(lines) == 1
+        clock.now += 0.1
+        progress.tick()
+        assert len(lines) == 2 and lines[1].endswith(f": {task_for + TICK_EVERY:.0f} s so far")
+
+
+def test_tick_without_a_running_task_prints_nothing(tmp_path, slow_pretag_events):
+    clock = EventClock()
+    lines = []
+    progress = Progress(events_path=tmp_path / "ev.jsonl", out=lines.append, clock=clock)
+    for event in slow_pretag_events:
+        clock.at(event)
+        progress.event_handler(event)
+    count = len(lines)
+    clock.now += 600
+    progress.tick()
+    assert len(lines) == count
+
+
+def without_row(events):
+    """The events without the opslog role's fleet summary row (as when the ops log could not be written)."""
+    return [e for e in events if "hedge_summary" not in json.dumps(e["event_data"].get("res", {}))]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "drop_row", "outcome", "code", "gate"),
+    [
+        ("ok_events", False, "success", 0, ""),
+        ("refused_events", False, "refused", 3, "preflight.tag_exists"),
+        ("rolled_back_events", False, "rolled_back", 4, "verify.engine_version"),
+        ("rolled_back_events", True, "rolled_back", 4, "verify.engine_version"),        # from the history record
+        ("rollback_failed_events", False, "rollback_failed", 6, "verify.engine_version"),
+        ("rollback_failed_events", True, "rollback_failed", 6, "verify.engine_version"),
+    ],
+)
+def test_outcome_is_read_from_the_events_not_from_rc(tmp_path, request, fixture, drop_row, outcome, code, gate):
+    """The fleet summary row (set_stats of the opslog role), else the closed history record of the run (not the
+    automatic rollback's own record): ansible's rc is 2 for every failed case."""
+    events = request.getfixturevalue(fixture)
+    progress, _ = feed(tmp_path, without_row(events) if drop_row else events)
+    host = progress.host_outcomes()["localbox"]
+    assert (host["outcome"], host["code"], host["failed_gate"]) == (outcome, code, gate)
+    assert progress.exit_code("successful" if code == 0 else "failed", 0 if code == 0 else 2) == code
+    assert progress.summary_lines("activate.yml", code)[0].startswith(f"hedge_run activate.yml: {outcome} (exit {code}) in ")
+
+
+def rename_host(events, name):
+    renamed = json.loads(json.dumps(events).replace('"localbox"', json.dumps(name)))
+    for event in renamed:
+        if event["event"] == "playbook_on_stats":
+            event["event"] = "ignored_stats"  # one stats event for the fleet, below
+    return renamed
+
+
+@pytest.mark.parametrize(
+    ("fixtures", "outcome", "code"),
+    [
+        (("ok_events", "refused_events"), "refused", 3),
+        (("refused_events", "rolled_back_events", "ok_events"), "rolled_back", 4),
+        (("rollback_failed_events", "rolled_back_events"), "rollback_failed", 6),
+    ],
+)
+def test_the_worst_box_decides_for_a_fleet(tmp_path, request, fixtures, outcome, code):
+    events, stats = [], {"ok": {}, "failures": {}, "changed": {}, "dark": {}}
+    for n, fixture in enumerate(fixtures):
+        name = f"box-{n + 1}"
+        for event in rename_host(request.getfixturevalue(fixture), name):
+            if event["event"] == "ignored_stats":
+                for key in stats:
+                    stats[key].update(event["event_data"].get(key) or {})
+            else:
+                events.append(event)
+    progress, _ = feed(tmp_path, [*events, {"event": "playbook_on_stats", "event_data": stats}])
+    assert progress.exit_code("failed", 2) == code
+    lines = progress.summary_lines("activate.yml v7.6", code)
+    assert lines[0].startswith(f"hedge_run activate.yml v7.6: {outcome} (exit {code}) in ")
+    assert [line.split()[:2] for line in lines[1:]] == [
+        [f"box-{n + 1}", "success" if f == "ok_events" else f.replace("_events", "")] for n, f in enumerate(fixtures)]
+
+
+def test_a_loop_item_result_does_not_end_the_running_task(tmp_path, ok_events):
+    """`Restart the programs one by one`: its item results come before the task's own result."""
+    clock = EventClock()
+    lines = []
+    progress = Progress(events_path=tmp_path / "ev.jsonl", out=lines.append, clock=clock)
+    item = by_task(ok_events, "runner_item_on_skipped", "Restart the programs one by one")
+    start = json.loads(json.dumps(item))
+    start["event"] = "runner_on_start"
+    progress.event_handler(start)
+    progress.event_handler(item)
+    clock.now = 20.0
+    progress.tick()
+    assert [fields(line)[1:] for line in lines] == [
+        ["localbox", "restart", "running", "Restart the programs one by one: 20 s so far"]]

@@ -47,6 +47,8 @@ fault                    behaviour
 ``error_log``            every loop writes ``ERROR ...`` to stderr
 ``dashboard_down``       dashboard ``/healthz`` answers 503 ``unavailable``
 ``pretag_fail``          the engine's pytest suite (``make pretag-<VERSION>``) fails
+``pretag_slow``          the engine's pytest suite takes ``PRETAG_SLOW_SECONDS`` (20 s)
+                         longer, then passes (a long ``make pretag-<VERSION>``)
 ``sanity_fail``          the runtime sanity script exits 1 (a ``FAIL`` line) against the
                          state dir of a checkout at this VERSION
 =======================  ==============================================================
@@ -71,10 +73,13 @@ FAULTS = (
     "error_log",
     "dashboard_down",
     "pretag_fail",
+    "pretag_slow",
     "sanity_fail",
 )
 
 POINTER_FILE = "hedge-sim.json"
+# How much longer the engine's tests take with pretag_slow (long enough for a progress line every 15 s).
+PRETAG_SLOW_SECONDS = 20
 ENV_FAULTS_DIR = "HEDGE_SIM_FAULTS_DIR"
 
 

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import time
 
 import simfaults
 
@@ -21,3 +22,9 @@ def test_manifest_docs_version_matches(root, version):
 def test_pretag_fault_switch_off(version):
     assert "pretag_fail" not in simfaults.active_faults(version), \
         "simulated preflight failure (fault pretag_fail active for %s)" % version
+
+
+def test_pretag_slow_switch(version):
+    """With the pretag_slow fault the suite takes PRETAG_SLOW_SECONDS longer (a slow `make pretag`)."""
+    if "pretag_slow" in simfaults.active_faults(version):
+        time.sleep(simfaults.PRETAG_SLOW_SECONDS)
