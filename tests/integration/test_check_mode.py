@@ -94,14 +94,14 @@ def test_diff_prints_the_commit_range_not_the_source_diff(fresh_box, tmp_path):
 
     assert run.rc == 0, run.stdout[-3000:]
     assert fresh_box.version_file() == "v7.6"
+    assert SOURCE_LINE not in run.stdout
+    assert "+v7.6" not in run.stdout.split()
     out = folded(run.stdout)
     v76 = fresh_box.head()
     assert (f"CHANGES deploy.checkout: {fresh_box.checkout} moves from {v75[:12]} (v7.5) "
             f"to v7.6 ({v76[:12]}): 1 commit(s) added, 0 removed, 4 files changed, 143 insertions(+), "
             "3 deletions(-)") in out
     assert f"added {one_line(fresh_box, 'v7.6')}" in out
-    assert SOURCE_LINE not in run.stdout
-    assert "+v7.6" not in run.stdout.split()
 
 
 def test_rollback_check_after_activation_names_target_and_changes_nothing(fresh_box, tmp_path):
