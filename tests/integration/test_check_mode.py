@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from boxlib import gate_failure, run_playbook
+from test_ci_status import TOKEN, StatusStub, stub_api  # noqa: F401 - stub_api is a fixture
 
 PROGRAMS = "hedge-executor, hedge-dashboard, hedge-sync_state"
 # A line of source that differs between v7.5 and v7.6 (config/risk_limits.json):
@@ -83,6 +84,22 @@ def test_check_mode_refusal_names_the_gate_and_changes_nothing(shared_box, tmp_p
     assert reason in failure
     assert "GATE preflight.supervisor passed" in folded(run.stdout)
     assert "CHANGES deploy.checkout" not in run.stdout and "CHECK MODE: would restart" not in run.stdout
+    assert box_state(shared_box) == before
+    assert shared_box.foreign_state_writes() == []
+
+
+def test_check_mode_asks_ci_and_refuses_a_red_status(shared_box, stub_api, tmp_path):
+    StatusStub.state, StatusStub.sha = "failure", shared_box.git("rev-parse", "v7.6^{commit}")
+    StatusStub.requests.clear()
+    before = box_state(shared_box)
+
+    run = run_playbook(shared_box, "activate.yml", tmp_path, version="v7.6", cmdline="--check",
+                       preflight_ci_repo="acme/hedge-fund", preflight_ci_token=TOKEN, preflight_ci_api_url=stub_api)
+
+    assert run.rc != 0
+    assert [path for path, _auth in StatusStub.requests] == ["/repos/acme/hedge-fund/commits/v7.6/status"]
+    assert "is failure, expected success" in gate_failure(run.stdout, "preflight.ci_status"), run.stdout[-3000:]
+    assert TOKEN not in run.stdout
     assert box_state(shared_box) == before
     assert shared_box.foreign_state_writes() == []
 
