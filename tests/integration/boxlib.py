@@ -139,8 +139,9 @@ class Run:
     stats: dict
 
 
-def run_playbook(box: Box, playbook: str, tmp_path: Path, **extravars) -> Run:
-    """Run a playbook of the project through ansible-runner against `box`."""
+def run_playbook(box: Box, playbook: str, tmp_path: Path, *, cmdline: str | None = None, **extravars) -> Run:
+    """Run a playbook of the project through ansible-runner against `box`;
+    `cmdline` adds ansible-playbook options, e.g. "--check --diff"."""
     private = tmp_path / f"runner-{len(list(tmp_path.glob('runner-*')))}"
     private.mkdir()
     result = ansible_runner.run(
@@ -149,6 +150,7 @@ def run_playbook(box: Box, playbook: str, tmp_path: Path, **extravars) -> Run:
         playbook=playbook,
         inventory=str(REPO / "inventories" / "local" / "hosts.yml"),
         extravars=extravars,
+        cmdline=cmdline,
         envvars={
             "HEDGE_BOX_PREFIX": str(box.prefix),
             "HEDGE_BOX_PORT": str(box.port),
