@@ -102,6 +102,12 @@ def test_failed_gate_rolls_back_automatically(rollback_box, tmp_path, fault, gat
     activation, rollback = box.history()[-2:]
     assert activation["kind"] == "activation" and activation["version"] == "v7.6"
     assert activation["outcome"] == "rolled_back" and activation["failed_gate"] == gate
+    # said once, then the outcome and the runbook's next step, the same as in the record
+    assert run.stdout.count(f"GATE {gate} FAILED") == 1 and "{{" not in run.stdout
+    assert activation["reason"] in " ".join(run.stdout.split())
+    assert activation["next"].startswith(f"v7.5 is live and verified; inspect {box.info['executor_err_log']}")
+    assert f"next: {activation['next']}" in run.stdout
+    assert f"activation of v7.6 on localbox rolled back after gate {gate}: v7.5 restored and verified" in run.stdout
     assert rollback["kind"] == "auto_rollback" and rollback["rollback_of"] == activation["id"]
     assert rollback["outcome"] == "success" and rollback["version"] == "v7.5"
     assert box.foreign_state_writes() == []
