@@ -68,16 +68,18 @@ def _note(row):
     return '; '.join(parts)
 
 
-def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gates=None, timing=None):
+def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gates=None, timing=None, reasons=None):
     """One row per box: the ops log's row when the box reported one, else what the run saw of it.
 
     targets   -- box names in play order (every box the rollout plays aimed at)
     reported  -- box -> the opslog role's hedge_summary stat (outcome, version_before, version_after, ...)
     failures / unreachable / processed -- boxes with a failed task / unreachable / that ran any task
     gates     -- box -> the first gate named in a failed task of the box
+    reasons   -- box -> the message of that failed task (its first line)
     timing    -- box -> seconds from its first task to its last result
     """
     gates = gates or {}
+    reasons = reasons or {}
     timing = timing or {}
     rows = []
     names = list(targets) + [name for name in reported if name not in targets]
@@ -90,6 +92,9 @@ def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gat
                 'version_after': data.get('version_after') or '',
                 'outcome': data.get('outcome') or 'failed',
                 'failed_gate': data.get('failed_gate') or '',
+                'reason': data.get('reason') or '',
+                'detail': list(data.get('detail') or []),
+                'next': data.get('next') or '',
                 'rollback': data.get('rollback') or '',
                 'incidents': list(data.get('incidents') or []),
             }
@@ -104,7 +109,8 @@ def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gat
                 outcome = 'untouched'
             row = {'box': name, 'version_before': '', 'version_after': '', 'outcome': outcome,
                    'failed_gate': gates.get(name, '') if outcome == 'refused' else '',
-                   'rollback': '', 'incidents': []}
+                   'reason': reasons.get(name, '') if outcome == 'refused' else '',
+                   'detail': [], 'next': '', 'rollback': '', 'incidents': []}
         seconds = timing.get(name)
         row['duration_s'] = None if seconds is None else round(seconds, 1)
         row['duration'] = format_duration(seconds)
@@ -151,6 +157,7 @@ class CallbackModule(CallbackBase):
         self._ended = {}
         self._failed = set()
         self._gates = {}
+        self._reasons = {}
         self._playbook = ''
         self._run_started = time.time()
 
@@ -207,9 +214,11 @@ class CallbackModule(CallbackBase):
             return
         name = result._host.get_name()
         self._failed.add(name)
-        match = GATE_FAILED.search(str(result._result.get('msg', '')))
+        message = str(result._result.get('msg', ''))
+        match = GATE_FAILED.search(message)
         if match and name not in self._gates:
             self._gates[name] = match.group(1)
+            self._reasons[name] = ' '.join(message[match.start():].splitlines()[0].split())
 
     # -- reporting ----------------------------------------------------------
     def v2_playbook_on_stats(self, stats):
@@ -222,7 +231,8 @@ class CallbackModule(CallbackBase):
         rows = build_rows(self._targets, reported,
                           failures={name for name, n in stats.failures.items() if n} | self._failed,
                           unreachable={name for name, n in stats.dark.items() if n},
-                          processed=set(stats.processed), gates=self._gates, timing=timing)
+                          processed=set(stats.processed), gates=self._gates, timing=timing,
+                          reasons=self._reasons)
         if not rows:
             return
         kinds = sorted({data.get('kind', '') for data in reported.values() if data.get('kind')})

@@ -156,6 +156,8 @@ def run_playbook(box: Box, playbook: str, tmp_path: Path, *, cmdline: str | None
             "HEDGE_BOX_PORT": str(box.port),
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_NOCOLOR": "1",
+            # ansible-runner's stdout callback extends this one (ansible.cfg's stdout_callback is not read).
+            "ANSIBLE_STDOUT_CALLBACK": "gpt_hedge.activation.gate_display",
             "HEDGE_OPSLOG_DIR": str(tmp_path / "opslog"),
             "HEDGE_REPORT_DIR": str(tmp_path / "reports"),
         },

@@ -30,12 +30,14 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
     assert meta.get("engine_version", meta.get("version")) == "v7.6"
     assert abs(time.time() - parse_timestamp(meta["updated_ts"])) < 120
     assert fresh_box.healthz() == 200
-    for gate in ("input.version", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
+    for gate in ("input.version", "input.fleet", "input.box", "input.deploy_method", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
                  "preflight.sanity", "deploy.clean_checkout", "deploy.checkout", "restart.programs_running",
                  "verify.boot_line", "verify.error_log", "verify.state_publish", "verify.surfaces_fresh",
                  "verify.engine_version", "verify.dashboard_healthz", "verify.runtime_sanity"):
         assert f"GATE {gate} passed" in run.stdout, gate
     assert "GATE preflight.ci_status NOT CHECKED" in run.stdout
+    # the lock is taken, then its heartbeat is refreshed after the preflight and after the restart
+    assert run.stdout.count("GATE lock passed") == 3, run.stdout
     assert "all gates passed" in run.stdout
     assert "All checks passed" in run.stdout
 
@@ -176,3 +178,75 @@ def test_unreachable_box_changes_nothing(fresh_box, tmp_path):
     assert "UNREACHABLE" in run.stdout and "Connection refused" in " ".join(run.stdout.split())
     assert fresh_box.snapshot() == before
     assert not fresh_box.lock_path.exists()
+
+
+PRETAG_TEST_ID = "tests/test_release.py::test_pretag_fault_switch_off"
+
+
+def runner_events(tmp_path) -> list[dict]:
+    """The ansible-runner events of the last run_playbook run in `tmp_path` (what hedge_run records)."""
+    (private,) = sorted(tmp_path.glob("runner-*"))[-1:]
+    return [json.loads(path.read_text()) for path in sorted(private.glob("artifacts/*/job_events/*.json"))]
+
+
+def test_refused_pretag_says_why_once_and_the_same_everywhere(shared_box, tmp_path):
+    """A failing make pretag: the failing test id and the first error line in the gate's message, printed
+    once; the same failed_gate / reason / detail / next in the history record, the ops log (Markdown and
+    JSON), the fleet summary JSON and the ansible-runner events; the ops log names every preflight step."""
+    shared_box.set_fault("v7.6", "pretag_fail")
+    before = shared_box.snapshot()
+    try:
+        run = run_playbook(shared_box, "activate.yml", tmp_path, version="v7.6")
+    finally:
+        shared_box.clear_faults()
+    assert run.rc != 0
+    assert shared_box.snapshot() == before
+
+    # The output: the gate's message once, with the test id, the first error line and the next step;
+    # no raw template text.
+    assert run.stdout.count("GATE preflight.pretag FAILED") == 1, run.stdout
+    assert "{{" not in run.stdout
+    failure = gate_failure(run.stdout, "preflight.pretag")
+    assert "make pretag-v7.6 exited 2: 1 failed, 8 passed" in failure, run.stdout[-3000:]
+    assert PRETAG_TEST_ID in failure
+    assert "first error: AssertionError: simulated preflight failure (fault pretag_fail active for v7.6)" in failure
+    next_step = "run `make pretag-v7.6` in a clone of the tag with the box's venv; fix or re-tag"
+    assert run.stdout.count(f"next: {next_step}") == 1
+    assert "activation of v7.6 on localbox refused at gate preflight.pretag: nothing was changed" in run.stdout
+
+    # The same reason in every record.
+    record = shared_box.history()[-1]
+    reason = record["reason"]
+    assert reason.startswith("GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed") and "\n" not in reason
+    assert (record["outcome"], record["failed_gate"], record["next"]) == ("refused", "preflight.pretag", next_step)
+    assert f"failed: {PRETAG_TEST_ID}" in record["detail"]
+    expected = {key: record[key] for key in ("failed_gate", "reason", "detail", "next")}
+
+    (opslog_json,) = (tmp_path / "opslog").glob("localbox-*.json")
+    entry = json.loads(opslog_json.read_text())
+    assert {key: entry[key] for key in expected} == expected
+    (summary_json,) = (tmp_path / "reports").glob("fleet-summary-*.json")
+    (row,) = json.loads(summary_json.read_text())["rows"]
+    assert (row["outcome"], row["version_before"], row["version_after"]) == ("refused", "v7.5", "v7.5")
+    assert {key: row[key] for key in expected} == expected
+
+    events = runner_events(tmp_path)
+    failed = [e["event_data"]["res"]["msg"] for e in events if e.get("event") == "runner_on_failed"
+              and "GATE preflight.pretag FAILED" in str(e["event_data"].get("res", {}).get("msg", ""))]
+    assert len(failed) == 1 and PRETAG_TEST_ID in failed[0] and reason in " ".join(failed[0].split())
+    records = [e["event_data"]["res"]["record"] for e in events if e.get("event") == "runner_on_ok"
+               and (e["event_data"].get("res") or {}).get("record", {}).get("outcome") == "refused"]
+    assert [{key: r[key] for key in expected} for r in records] == [expected]
+
+    # The ops log names the target, the previous release, every preflight step truthfully, the failed gate.
+    assert entry["version"] == "v7.6" and entry["previous_version"] == "v7.5"
+    assert entry["preflight_steps"] == {
+        "supervisor": "PASS", "checkout": "PASS", "tag_exists": "PASS", "version_file": "PASS",
+        "docs_version": "PASS", "ci_status": "NOT CHECKED", "pretag": "FAIL", "sanity_script": "not run",
+        "sanity": "not run"}
+    markdown = opslog_json.with_suffix(".md").read_text()
+    assert "# GPT-Hedge ops log: activation of v7.6 on localbox" in markdown
+    assert "| VERSION | v7.6 (previous v7.5; live now v7.5) |" in markdown
+    assert "ci_status NOT CHECKED; pretag FAIL; sanity_script not run; sanity not run |" in markdown
+    assert "refused (failed gate `preflight.pretag`" in markdown
+    assert f"- Detail: failed: {PRETAG_TEST_ID}" in markdown and f"- Next: {next_step}" in markdown

@@ -27,6 +27,21 @@ def test_rollback_without_history_or_version_is_refused(fresh_box, tmp_path):
     assert not fresh_box.lock_path.exists()
 
 
+def test_rollback_refused_by_a_gate_is_recorded_as_refused(fresh_box, tmp_path):
+    """A rollback that a gate refuses before any change is `refused`, as an activation would be."""
+    before = fresh_box.snapshot()
+    run = run_playbook(fresh_box, "rollback.yml", tmp_path, version="v7.9")
+    assert run.rc != 0
+    assert "tag v7.9 not found" in gate_failure(run.stdout, "preflight.tag_exists"), run.stdout[-3000:]
+    assert run.stdout.count("GATE preflight.tag_exists FAILED") == 1 and "{{" not in run.stdout
+    assert fresh_box.snapshot() == before
+    record = fresh_box.history()[-1]
+    assert (record["kind"], record["version"], record["outcome"], record["failed_gate"]) == \
+        ("rollback", "v7.9", "refused", "preflight.tag_exists")
+    assert record["next"] == "push tag v7.9 to origin (or fix -e version), then run again"
+    assert "rollback of v7.9 on localbox refused at gate preflight.tag_exists: nothing was changed" in run.stdout
+
+
 def test_activate_then_rollback_without_arguments(fresh_box, tmp_path):
     activation = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
     assert activation.rc == 0, activation.stdout[-3000:]
@@ -87,6 +102,12 @@ def test_failed_gate_rolls_back_automatically(rollback_box, tmp_path, fault, gat
     activation, rollback = box.history()[-2:]
     assert activation["kind"] == "activation" and activation["version"] == "v7.6"
     assert activation["outcome"] == "rolled_back" and activation["failed_gate"] == gate
+    # said once, then the outcome and the runbook's next step, the same as in the record
+    assert run.stdout.count(f"GATE {gate} FAILED") == 1 and "{{" not in run.stdout
+    assert activation["reason"] in " ".join(run.stdout.split())
+    assert activation["next"].startswith(f"v7.5 is live and verified; inspect {box.info['executor_err_log']}")
+    assert f"next: {activation['next']}" in run.stdout
+    assert f"activation of v7.6 on localbox rolled back after gate {gate}: v7.5 restored and verified" in run.stdout
     assert rollback["kind"] == "auto_rollback" and rollback["rollback_of"] == activation["id"]
     assert rollback["outcome"] == "success" and rollback["version"] == "v7.5"
     assert box.foreign_state_writes() == []

@@ -151,3 +151,24 @@ def test_on_stats_is_silent_without_a_rollout(tmp_path, monkeypatch):
     plugin.v2_playbook_on_stats(fake_stats({"_run": {}}, processed={"localhost"}))
     assert plugin._display.lines == []
     assert not (tmp_path / "reports").exists()
+
+
+PRETAG_REASON = "GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed, 8 passed in 0.19s"
+PRETAG_DETAIL = ["failed: tests/test_release.py::test_pretag_fault_switch_off",
+                 "first error: AssertionError: simulated preflight failure (fault pretag_fail active for v7.6)"]
+PRETAG_NEXT = "run `make pretag-v7.6` in a clone of the tag with the box's venv; fix or re-tag"
+
+
+def test_build_rows_carry_the_failure_of_the_ops_log_row():
+    reported = {"box-1": row("refused", after="v7.5", failed_gate="preflight.pretag", reason=PRETAG_REASON,
+                             detail=PRETAG_DETAIL, next=PRETAG_NEXT, rollback="not_needed")}
+    (result,) = build_rows(["box-1"], reported)
+    assert {key: result[key] for key in ("failed_gate", "reason", "detail", "next")} == {
+        "failed_gate": "preflight.pretag", "reason": PRETAG_REASON, "detail": PRETAG_DETAIL, "next": PRETAG_NEXT}
+
+
+def test_build_rows_refused_without_a_row_keeps_the_failed_task_reason():
+    (result,) = build_rows(["box-1"], {}, failures={"box-1"}, processed={"box-1"}, gates={"box-1": "lock"},
+                           reasons={"box-1": "GATE lock FAILED: localbox is locked by activation v7.6 of bob"})
+    assert (result["outcome"], result["failed_gate"], result["reason"]) == \
+        ("refused", "lock", "GATE lock FAILED: localbox is locked by activation v7.6 of bob")

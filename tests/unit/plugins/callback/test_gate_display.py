@@ -1,0 +1,26 @@
+"""The gate_display stdout callback: a deliberate failure (assert / fail) is printed once, as its result."""
+import pytest
+
+from ansible_collections.gpt_hedge.activation.plugins.callback.gate_display import is_deliberate_failure
+
+GATE_RESULT = {"assertion": "__preflight_release.pretag.rc == 0", "changed": False, "evaluated_to": False,
+               "exception": object(), "msg": "GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed"}
+
+
+@pytest.mark.parametrize(
+    ("action", "result", "deliberate"),
+    [
+        ("ansible.builtin.assert", GATE_RESULT, True),
+        ("ansible.builtin.fail", {"changed": False, "exception": object(),
+                                  "msg": "activation of v7.6 on localbox refused at gate preflight.pretag"}, True),
+        ("assert", GATE_RESULT, True),
+        # a module's failure or an error keeps ansible-core's [ERROR] line and its origin
+        ("gpt_hedge.activation.hedge_history", {"exception": object(), "msg": "cannot write history record"}, False),
+        ("ansible.builtin.set_fact", {"exception": object(), "msg": "'box_version' is undefined"}, False),
+        # no error to print: nothing to suppress
+        ("ansible.builtin.assert", {"changed": False, "msg": "GATE input.box passed: checkout /root/hedge-fund"}, False),
+        ("ansible.builtin.fail", {"exception": object(), "msg": ""}, False),
+    ],
+)
+def test_is_deliberate_failure(action, result, deliberate):
+    assert is_deliberate_failure(action, result) is deliberate
