@@ -166,7 +166,11 @@ def runner_kwargs(options: Options, ident: str) -> dict:
                 f"private data dir {private} holds {', '.join(leftovers)}, left by an earlier hedge_run: ansible-runner "
                 "would load them into this run (they may hold secrets); delete them, or give an AWX-style "
                 "--private-data-dir (with project/)")
-    envvars = {"ANSIBLE_NOCOLOR": os.environ.get("ANSIBLE_NOCOLOR", "1")}
+    envvars = {"ANSIBLE_NOCOLOR": os.environ.get("ANSIBLE_NOCOLOR", "1"),
+               # ansible-runner does not read stdout_callback from ansible.cfg: the
+               # project's callback prints a failed gate once (plugins/callback/gate_display.py).
+               "ANSIBLE_STDOUT_CALLBACK": os.environ.get("ANSIBLE_STDOUT_CALLBACK",
+                                                         "gpt_hedge.activation.gate_display")}
     # Relative report/opslog dirs mean the caller's cwd (ansible runs in the project dir).
     for name in ("HEDGE_REPORT_DIR", "HEDGE_OPSLOG_DIR"):
         value = _absolute_dir_env(name)

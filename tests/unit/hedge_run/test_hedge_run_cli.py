@@ -101,6 +101,7 @@ def test_bad_version_from_the_command_line_starts_nothing(tmp_path):
 def test_runner_kwargs_default(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HEDGE_REPORT_DIR", raising=False)
+    monkeypatch.delenv("ANSIBLE_STDOUT_CALLBACK", raising=False)
     monkeypatch.setenv("HEDGE_OPSLOG_DIR", "ops")
     # A PATH without the venv (as from cron): ansible-playbook must still be the venv's.
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
@@ -117,6 +118,8 @@ def test_runner_kwargs_default(tmp_path, monkeypatch):
     assert kwargs["limit"] == "localbox"
     assert kwargs["envvars"]["HEDGE_OPSLOG_DIR"] == str(tmp_path / "ops")  # the caller's cwd, not the project's
     assert kwargs["envvars"]["ANSIBLE_NOCOLOR"] == "1"
+    # ansible-runner ignores ansible.cfg's stdout_callback: a failed gate is printed once only with it set.
+    assert kwargs["envvars"]["ANSIBLE_STDOUT_CALLBACK"] == "gpt_hedge.activation.gate_display"
     assert kwargs["envvars"]["PATH"] == str(Path(sys.executable).parent) + ":/usr/bin:/bin"
 
 
