@@ -21,8 +21,8 @@ description:
     the threshold, the runbook's next steps for the operator and the numbers, and is routed by O(severity) into
     RV(failed_hooks) or RV(warned_hooks).
   - A fifth hook, V(stale_surfaces), fires when no required per-loop surface is fresh (every one stale, missing or
-    unreadable, ages by the same freshness rules as M(gpt_hedge.activation.hedge_state) with O(max_age)): the engine
-    publishes nothing and every dashboard value is old.
+    unreadable, by the freshness rules of M(gpt_hedge.activation.hedge_state) with O(max_age)), that is when the
+    engine publishes nothing and every dashboard value is old.
   - Also checks the dashboard's panels from the surfaces feeding them (RV(dashboard)), including the System Health
     panel's "no missing/stale surface warnings" (item V(surface_freshness), naming each surface that is not fresh),
     and returns the runtime report values (RV(summary)) and a JSON document for alerting tools (RV(document)).
