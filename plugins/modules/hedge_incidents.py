@@ -20,8 +20,16 @@ description:
     has no C(anomalies) block, or a missing or malformed surface). A finding carries a one-line title, what was seen,
     the threshold, the runbook's next steps for the operator and the numbers, and is routed by O(severity) into
     RV(failed_hooks) or RV(warned_hooks).
-  - Also checks the dashboard's panels from the surfaces feeding them (RV(dashboard)), and returns the runtime report
-    values (RV(summary)) and a JSON document for alerting tools (RV(document)).
+  - A fifth hook, V(stale_surfaces), fires when no required per-loop surface is fresh (every one stale, missing or
+    unreadable, by the freshness rules of M(gpt_hedge.activation.hedge_state) with O(max_age)), that is when the
+    engine publishes nothing and every dashboard value is old.
+  - Also checks the dashboard's panels from the surfaces feeding them (RV(dashboard)), including the System Health
+    panel's "no missing/stale surface warnings" (item V(surface_freshness), naming each surface that is not fresh),
+    and returns the runtime report values (RV(summary)) and a JSON document for alerting tools (RV(document)).
+  - With O(run), the activation or rollback that ends with this check, the system health item judges the live engine
+    against the release that run should have left live (the previous release after a refusal or a verified
+    rollback, the target after a success) and RV(release) says in one line what is live and whether it is what the
+    run meant to leave.
   - Accepts both shapes of the state contract (v7.6 engine shapes and v7.5/runbook shapes).
   - The module only reads. It never writes to the state dir and does not fail on findings; gating is the caller's.
 version_added: 1.0.0
@@ -51,16 +59,55 @@ options:
     default: 0
   severity:
     description:
-      - Severity per hook, V(warn) or V(fail), merged over the defaults V(fail) for V(nav_anomaly), V(router) and
-        V(exit_coverage), V(warn) for V(dd_transition).
+      - Severity per hook, V(warn) or V(fail), merged over the defaults V(fail) for V(nav_anomaly), V(router),
+        V(exit_coverage) and V(stale_surfaces), V(warn) for V(dd_transition).
       - An unknown hook name or value fails the module.
     type: dict
     default: {}
   expected_version:
     description:
       - Version the dashboard's system health should show, for example V(v7.6) (a leading C(v) is ignored).
-      - Without it the version is only required to be present.
+      - Without it the version is only required to be present. Ignored when O(run) is given.
     type: str
+  run:
+    description:
+      - The activation or rollback whose end this check reports (activate.yml and rollback.yml pass it; a standalone
+        check does not).
+      - The release expected live is O(run.previous_version) after V(refused) or V(rolled_back), O(run.version) after
+        V(success) (and after an activation that V(failed) with automatic rollback off, never reported healthy), none
+        after V(rollback_failed), a V(failed) rollback or V(interrupted) (the box is in an unknown state).
+    type: dict
+    suboptions:
+      kind:
+        description: What the run was.
+        type: str
+        required: true
+        choices: [activation, rollback]
+      outcome:
+        description: How it ended, in the run outcome words of the history record.
+        type: str
+        required: true
+        choices: [success, refused, rolled_back, rollback_failed, failed, interrupted]
+      version:
+        description: The run's target release.
+        type: str
+        default: ''
+      previous_version:
+        description: The release live before the run (the one to come back to).
+        type: str
+        default: ''
+      failed_gate:
+        description: The gate that failed, for example V(preflight.pretag) (empty after a success).
+        type: str
+        default: ''
+  max_age:
+    description: Seconds after which a per-loop surface is stale (V(surface_freshness), V(stale_surfaces)).
+    type: int
+    default: 120
+  intel_max_age:
+    description: Seconds after which an intel surface (symbol scores, factor diagnostics) is stale.
+    type: int
+    default: 900
   healthz_status:
     description:
       - HTTP status of the dashboard's C(/healthz) as measured by the caller (for example with M(ansible.builtin.uri));
@@ -126,8 +173,8 @@ healthz:
   sample: {url: http://127.0.0.1:8501/healthz, status: 200, msg: OK (15 bytes)}
 hooks:
   description:
-    - Every hook (V(nav_anomaly), V(router), V(exit_coverage), V(dd_transition)) with its C(status) (V(ok),
-      V(finding) or V(unknown)), its configured C(severity) (V(warn) or V(fail)) and a one-line C(reason).
+    - Every hook (V(nav_anomaly), V(router), V(exit_coverage), V(dd_transition), V(stale_surfaces)) with its
+      C(status) (V(ok), V(finding) or V(unknown)), its configured C(severity) (V(warn) or V(fail)) and a one-line C(reason).
   returned: always
   type: dict
   sample:
@@ -174,13 +221,36 @@ unknown_hooks:
 dashboard:
   description:
     - The dashboard checklist, items C({panel, ok, detail}) for V(regime_strip), V(nav_risk_panel),
-      V(router_health), V(exit_coverage), V(factor_diagnostics) and V(system_health); C(ok) is true, false, or
-      null when it cannot be told for this engine's shapes.
+      V(router_health), V(exit_coverage), V(factor_diagnostics), V(system_health) and V(surface_freshness) (the
+      System Health panel's "no missing/stale surface warnings"); C(ok) is true, false, or null when it cannot be
+      told for this engine's shapes.
   returned: always
   type: list
   elements: dict
   sample:
     - {panel: system_health, ok: false, detail: "engine v7.4 != expected v7.6; healthz 200"}
+    - {panel: surface_freshness, ok: false, detail: "surface warnings: stale: nav.json 160 s, risk_snapshot.json 160 s"}
+release:
+  description:
+    - With O(run), the verdict on the box after that run; null without O(run). The keys of O(run) plus
+      C(expected_version) (null when no release can be expected), C(live_version) (what the engine reports),
+      C(as_intended) (the expected release is live; null when it cannot be told), C(healthy) (as intended, healthz
+      answering 200, no surface warning, no incident of severity fail; never true after V(failed),
+      V(rollback_failed) or V(interrupted)), C(headline) and a one-line C(statement).
+  returned: always
+  type: dict
+  sample:
+    kind: activation
+    outcome: refused
+    version: v7.6
+    previous_version: v7.5
+    failed_gate: preflight.pretag
+    expected_version: v7.5
+    live_version: v7.5
+    as_intended: true
+    healthy: true
+    headline: activation of v7.6 refused at preflight.pretag
+    statement: activation of v7.6 refused at preflight.pretag; v7.5 still live and healthy
 dashboard_ok:
   description: True when no dashboard item is false.
   returned: always
@@ -229,9 +299,18 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     to_number,
     vol_regime_facts,
 )
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import evaluate_surfaces
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_verdict import (
+    RUN_OPTIONS,
+    UNVERIFIED,
+    expected_release,
+    headline,
+    verdict,
+)
 
-HOOKS = ('nav_anomaly', 'router', 'exit_coverage', 'dd_transition')
-DEFAULT_SEVERITY = {'nav_anomaly': 'fail', 'router': 'fail', 'exit_coverage': 'fail', 'dd_transition': 'warn'}
+HOOKS = ('nav_anomaly', 'router', 'exit_coverage', 'dd_transition', 'stale_surfaces')
+DEFAULT_SEVERITY = {'nav_anomaly': 'fail', 'router': 'fail', 'exit_coverage': 'fail', 'dd_transition': 'warn',
+                    'stale_surfaces': 'fail'}
 SEVERITIES = ('warn', 'fail')
 SCHEMA = 'gpt-hedge.incidents/v1'
 PRE_V76 = 'not reported (pre-v7.6 engine)'
@@ -261,6 +340,12 @@ NEXT_STEPS = {
         'Check the drawdown thresholds in config/risk_limits.json',
         'Consider DEFENSIVE risk mode until dd_state settles',
         'Note the transition in the ops log',
+    ],
+    'stale_surfaces': [
+        'Check that the engine runs: supervisorctl status hedge:',
+        "Read the executor's log for state_publish errors and tracebacks",
+        'Restart the engine if it is hung (supervisorctl restart hedge:)',
+        "Do not trust the dashboard's values until the surfaces are fresh; note the gap in the ops log",
     ],
 }
 
@@ -458,13 +543,60 @@ def hook_dd_transition(runtime, docs, errors):
     return 'finding', 'dd_flap anomaly active (dd_state %s)' % (dd_state or 'n/a'), finding
 
 
+def _fresh(fact):
+    """Fresh, for a check long after the restart: the runbook shape of engine_metadata.json has no write time,
+    only ``started_ts``, which does not age while the engine runs (RUNTIME_BOX_CONTRACT); its age is no warning."""
+    return fact['fresh'] or (fact['status'] == 'stale' and fact['timestamp_key'] == 'started_ts')
+
+
+def _not_ok_surfaces(freshness, required):
+    """[(status, name, age_s)] of the surfaces (required or optional ones) whose status is not ok, in table order."""
+    return [(fact['status'], name, fact['age_s']) for name, fact in freshness['surfaces'].items()
+            if fact['status'] != 'ok' and not _fresh(fact) and fact['required'] is required]
+
+
+def _surface_list(rows):
+    """'stale: nav.json 160 s, kpis_v7.json 160 s; missing: diagnostics.json' (statuses in first-seen order)."""
+    groups = {}
+    for status, name, age in rows:
+        groups.setdefault(status, []).append(name if status != 'stale' or age is None else '%s %d s' % (name, round(age)))
+    return '; '.join('%s: %s' % (status, ', '.join(names)) for status, names in groups.items())
+
+
+def hook_stale_surfaces(freshness):
+    """A finding when no required per-loop surface is fresh: the engine publishes nothing.  A surface dated
+    only by ``started_ts`` (no write time) tells nothing either way and is left out."""
+    loop = [(name, fact) for name, fact in freshness['surfaces'].items()
+            if fact['required'] and fact['cadence'] == 'loop' and fact['timestamp_key'] != 'started_ts']
+    fresh = [name for name, fact in loop if fact['fresh']]
+    limit = loop[0][1]['max_age'] if loop else None
+    if fresh or not loop:
+        return 'ok', '%d of %d per-loop surfaces fresh' % (len(fresh), len(loop)), None
+    ages = [fact['age_s'] for _name, fact in loop if fact['age_s'] is not None]
+    newest = min(ages) if ages else None
+    rows = [(fact['status'], name, fact['age_s']) for name, fact in loop]
+    details = {'surfaces': dict((name, {'status': fact['status'], 'age_s': fact['age_s']}) for name, fact in loop),
+               'newest_age_s': newest, 'max_age': limit}
+    finding = _finding(
+        'stale_surfaces',
+        'Engine not publishing: all %d per-loop surfaces stale or missing (newest %s)'
+        % (len(loop), 'none readable' if newest is None else '%d s old, limit %s s' % (round(newest), _fmt(limit))),
+        _surface_list(rows),
+        'at least one per-loop surface written within %s s (every one, for the dashboard)' % _fmt(limit),
+        details)
+    return 'finding', 'no per-loop surface fresh (%s)' % _surface_list(rows), finding
+
+
 # ---------------------------------------------------------------- dashboard
 
 def _item(panel, ok, detail):
     return {'panel': panel, 'ok': ok, 'detail': _one_line(detail)}
 
 
-def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status):
+def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status, run=None, freshness=None):
+    """The checklist items.  With ``run`` (the activation or rollback that ends with
+    this check), the system health item judges the engine against the release that
+    run should have left live (expected_release), not ``expected_version``."""
     items = []
     risk = docs.get('risk_snapshot') if isinstance(docs.get('risk_snapshot'), dict) else None
 
@@ -541,13 +673,21 @@ def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status)
     version = runtime.get('engine_version')
     ok = True
     parts = []
+    if run is not None:
+        expected_version = expected_release(run)
     if version is None:
         ok = False
         parts.append(_surface_problem(errors, 'engine_metadata') or 'engine_metadata has no engine_version/version')
+    elif run is not None and (run['outcome'] in UNVERIFIED or not expected_version):
+        ok = False
+        parts.append('engine %s; no verified release: %s' % (version, headline(run)))
     elif expected_version:
         same = normalize_version(version) == normalize_version(expected_version)
         ok = ok and same
         parts.append('engine %s %s expected %s' % (version, '==' if same else '!=', expected_version))
+        if run is not None:
+            parts[-1] += ' (%s: %s)' % ('%s live as intended' % version if same else 'not the release that should be live',
+                                        headline(run))
     else:
         parts.append('engine %s (no expected version given)' % version)
     if healthz_status is None:
@@ -559,6 +699,19 @@ def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status)
         ok = ok and healthz_status == 200
         parts.append('healthz %d' % healthz_status)
     items.append(_item('system_health', ok, '; '.join(parts)))
+
+    # system health: no missing/stale surface warnings
+    if freshness is not None:
+        required = _not_ok_surfaces(freshness, True)
+        optional = _not_ok_surfaces(freshness, False)
+        if required:
+            detail = 'surface warnings: %s' % _surface_list(required)
+        else:
+            detail = 'no missing/stale surface warnings (%d required surfaces fresh)' % sum(
+                1 for fact in freshness['surfaces'].values() if fact['required'])
+        if optional:
+            detail += '; optional: %s' % _surface_list(optional)
+        items.append(_item('surface_freshness', not required, detail))
     return items
 
 
@@ -586,20 +739,35 @@ def build_summary(runtime):
     }
 
 
+def _health_problems(freshness, failed, healthz_status):
+    """Short health problems for the release verdict: healthz, surface warnings, incidents of severity fail."""
+    problems = []
+    if healthz_status is not None and healthz_status != 200:
+        problems.append('healthz %s' % ('no answer' if healthz_status < 1 else healthz_status))
+    warnings = len(_not_ok_surfaces(freshness, True))
+    if warnings:
+        problems.append('%d surface warning%s' % (warnings, '' if warnings == 1 else 's'))
+    problems.extend('incident %s' % f['hook'] for f in failed)
+    return problems
+
+
 def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_underwater_without_tp_sl=0,
-             severity=None, expected_version=None, healthz_status=None, now=None):
+             severity=None, expected_version=None, healthz_status=None, now=None, max_age=120, intel_max_age=900,
+             run=None):
     """Everything the module returns (except ``changed``)."""
     now = time.time() if now is None else now
     sev = dict(DEFAULT_SEVERITY)
     sev.update(severity or {})
     docs, errors = load_runtime_surfaces(state_dir)
     runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now)
+    freshness = evaluate_surfaces(state_dir, None, max_age, intel_max_age, now=now)
 
     results = {
         'nav_anomaly': hook_nav_anomaly(runtime, docs, errors),
         'router': hook_router(runtime, docs, errors, router_quality_min),
         'exit_coverage': hook_exit_coverage(runtime, docs, errors, exit_coverage_min, max_underwater_without_tp_sl),
         'dd_transition': hook_dd_transition(runtime, docs, errors),
+        'stale_surfaces': hook_stale_surfaces(freshness),
     }
     hooks = {}
     findings = []
@@ -612,8 +780,12 @@ def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_under
     failed = [f for f in findings if f['severity'] == 'fail']
     warned = [f for f in findings if f['severity'] == 'warn']
     unknown = [name for name in HOOKS if hooks[name]['status'] == 'unknown']
-    dashboard = dashboard_checklist(runtime, docs, errors, expected_version, healthz_status)
+    dashboard = dashboard_checklist(runtime, docs, errors, expected_version, healthz_status, run=run,
+                                    freshness=freshness)
     summary = build_summary(runtime)
+    release = None
+    if run is not None:
+        release = verdict(run, runtime.get('engine_version'), _health_problems(freshness, failed, healthz_status))
 
     if findings:
         msg = '%d finding%s: %s' % (len(findings), '' if len(findings) == 1 else 's',
@@ -642,6 +814,7 @@ def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_under
         'dashboard_ok': not any(item['ok'] is False for item in dashboard),
         'summary': summary,
         'document': document,
+        'release': release,
         'msg': msg,
     }
 
@@ -672,6 +845,9 @@ def main():
             healthz_url=dict(type='str'),
             healthz_timeout=dict(type='float', default=5),
             now=dict(type='float'),
+            max_age=dict(type='int', default=120),
+            intel_max_age=dict(type='int', default=900),
+            run=dict(type='dict', options=RUN_OPTIONS),
         ),
         supports_check_mode=True,
     )
@@ -686,6 +862,8 @@ def main():
         module.fail_json(msg='router_quality_min must not be negative')
     if params['max_underwater_without_tp_sl'] < 0:
         module.fail_json(msg='max_underwater_without_tp_sl must not be negative')
+    if params['max_age'] < 1 or params['intel_max_age'] < 1:
+        module.fail_json(msg='max_age and intel_max_age must be at least 1 second')
     state_dir = params['state_dir']
     if not os.path.isdir(state_dir):
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
@@ -701,7 +879,10 @@ def main():
                       severity=severity,
                       expected_version=params['expected_version'],
                       healthz_status=healthz_status,
-                      now=params['now'])
+                      now=params['now'],
+                      max_age=params['max_age'],
+                      intel_max_age=params['intel_max_age'],
+                      run=params['run'])
     if healthz_msg is not None:
         result['healthz'] = dict(url=params['healthz_url'], status=healthz_status, msg=healthz_msg)
     module.exit_json(changed=False, **result)

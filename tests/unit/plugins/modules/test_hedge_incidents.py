@@ -25,8 +25,9 @@ if str(SIM_DIR) not in sys.path:
 import executor  # noqa: E402  (the simulator's pure builders)
 import sync_state  # noqa: E402
 
-HOOKS = ['nav_anomaly', 'router', 'exit_coverage', 'dd_transition']
-PANELS = ['regime_strip', 'nav_risk_panel', 'router_health', 'exit_coverage', 'factor_diagnostics', 'system_health']
+HOOKS = ['nav_anomaly', 'router', 'exit_coverage', 'dd_transition', 'stale_surfaces']
+PANELS = ['regime_strip', 'nav_risk_panel', 'router_health', 'exit_coverage', 'factor_diagnostics', 'system_health',
+          'surface_freshness']
 SUMMARY_KEYS = ['nav', 'nav_age_s', 'dd_state', 'dd_pct', 'risk_mode', 'router_quality', 'symbols_tracked',
                 'avg_slippage_bps', 'avg_latency_ms', 'exit_coverage_pct', 'open_positions',
                 'underwater_without_tp_sl', 'factor_weights', 'anomalies', 'engine_version']
@@ -390,7 +391,8 @@ ALL = {'nav_jump', 'dd_flap', 'router_degraded', 'router_idle', 'exit_coverage_l
 def test_all_faults_default_routing(run_module, state_dir, version):
     result = run_incidents(run_module, state_dir(sim_payloads(version, ALL)))
     assert_well_formed(result)
-    assert [f['hook'] for f in result['findings']] == HOOKS
+    assert [f['hook'] for f in result['findings']] == ['nav_anomaly', 'router', 'exit_coverage', 'dd_transition']
+    assert hook(result, 'stale_surfaces')['status'] == 'ok'
     assert [f['hook'] for f in result['failed_hooks']] == ['nav_anomaly', 'router', 'exit_coverage']
     assert [f['hook'] for f in result['warned_hooks']] == ['dd_transition']
     assert result['msg'] == ('4 findings: nav_anomaly (fail), router (fail), exit_coverage (fail), '
@@ -489,11 +491,15 @@ def test_simulator_malformed_json_fault(run_module, state_dir):
 
 
 def test_empty_state_dir(run_module, tmp_path):
+    """Nothing published at all: the runbook's hooks cannot tell, and that is an incident in itself."""
     result = run_incidents(run_module, tmp_path / 'nothing')
     assert_well_formed(result)
-    assert result['unknown_hooks'] == HOOKS
-    assert result['findings'] == []
-    assert result['msg'] == 'no incidents (unknown: nav_anomaly, router, exit_coverage, dd_transition)'
+    assert result['unknown_hooks'] == ['nav_anomaly', 'router', 'exit_coverage', 'dd_transition']
+    assert [f['hook'] for f in result['failed_hooks']] == ['stale_surfaces']
+    assert finding(result, 'stale_surfaces')['title'] == (
+        'Engine not publishing: all 9 per-loop surfaces stale or missing (newest none readable)')
+    assert result['msg'] == ('1 finding: stale_surfaces (fail) '
+                             '(unknown: nav_anomaly, router, exit_coverage, dd_transition)')
     assert all(i['ok'] is False for i in result['dashboard'])
     assert result['dashboard_ok'] is False
     assert result['summary']['anomalies'] is None
