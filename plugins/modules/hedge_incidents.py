@@ -76,6 +76,19 @@ options:
     description: Seconds to wait for the answer of O(healthz_url).
     type: float
     default: 5
+  max_skew:
+    description:
+      - Seconds a timestamp may be ahead of the box clock. A NAV timestamp further ahead (written in the future)
+        gives no age and is listed in RV(invalid_values).
+    type: float
+    default: 30
+  max_bytes:
+    description:
+      - Largest surface file read, in bytes. A larger file is not parsed; its load error (C(too large)) is reported.
+      - Only regular files are read; a named pipe, device, socket or directory in place of a surface is reported
+        (C(not a regular file)) from its C(stat), without being opened.
+    type: int
+    default: 8388608
   now:
     description:
       - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
@@ -171,6 +184,15 @@ unknown_hooks:
   returned: always
   type: list
   elements: str
+invalid_values:
+  description:
+    - Unusable values at keys the hooks read, as C(<file>: <key>: <problem>) (NaN, Infinity, -Infinity, an integer
+      beyond the range of a float, a NAV timestamp written in the future); they are read as null and also listed
+      in RV(msg).
+  returned: always
+  type: list
+  elements: str
+  sample: ["diagnostics.json: runtime_diagnostics.exit_pipeline.tp_sl_coverage_pct: NaN is not a finite number"]
 dashboard:
   description:
     - The dashboard checklist, items C({panel, ok, detail}) for V(regime_strip), V(nav_risk_panel),
@@ -211,6 +233,11 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
+    DEFAULT_MAX_BYTES,
+    READ_OPTIONS,
+    check_read_options,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
@@ -220,8 +247,8 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     check_underwater_without_tp_sl,
     dd_facts,
     fraction,
-    load_runtime_surfaces,
     normalize_version,
+    read_runtime_surfaces,
     router_idle_flags,
     router_shape,
     router_symbol_facts,
@@ -229,6 +256,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     to_number,
     vol_regime_facts,
 )
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import DEFAULT_MAX_SKEW
 
 HOOKS = ('nav_anomaly', 'router', 'exit_coverage', 'dd_transition')
 DEFAULT_SEVERITY = {'nav_anomaly': 'fail', 'router': 'fail', 'exit_coverage': 'fail', 'dd_transition': 'warn'}
@@ -587,13 +615,15 @@ def build_summary(runtime):
 
 
 def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_underwater_without_tp_sl=0,
-             severity=None, expected_version=None, healthz_status=None, now=None):
+             severity=None, expected_version=None, healthz_status=None, now=None, max_skew=DEFAULT_MAX_SKEW,
+             max_bytes=DEFAULT_MAX_BYTES):
     """Everything the module returns (except ``changed``)."""
     now = time.time() if now is None else now
     sev = dict(DEFAULT_SEVERITY)
     sev.update(severity or {})
-    docs, errors = load_runtime_surfaces(state_dir)
-    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now)
+    docs, errors, invalid = read_runtime_surfaces(state_dir, max_bytes=max_bytes)
+    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now, invalid=invalid,
+                            max_skew=max_skew)
 
     results = {
         'nav_anomaly': hook_nav_anomaly(runtime, docs, errors),
@@ -622,6 +652,8 @@ def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_under
         msg = 'no incidents'
     if unknown:
         msg += ' (unknown: %s)' % ', '.join(unknown)
+    if runtime['invalid_values']:
+        msg += ' (invalid values: %s)' % '; '.join(runtime['invalid_values'])
     generated = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
     document = {
         'schema': SCHEMA,
@@ -642,6 +674,7 @@ def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_under
         'dashboard_ok': not any(item['ok'] is False for item in dashboard),
         'summary': summary,
         'document': document,
+        'invalid_values': runtime['invalid_values'],
         'msg': msg,
     }
 
@@ -672,6 +705,7 @@ def main():
             healthz_url=dict(type='str'),
             healthz_timeout=dict(type='float', default=5),
             now=dict(type='float'),
+            **READ_OPTIONS
         ),
         supports_check_mode=True,
     )
@@ -686,6 +720,9 @@ def main():
         module.fail_json(msg='router_quality_min must not be negative')
     if params['max_underwater_without_tp_sl'] < 0:
         module.fail_json(msg='max_underwater_without_tp_sl must not be negative')
+    error = check_read_options(params['max_skew'], params['max_bytes'])
+    if error:
+        module.fail_json(msg=error)
     state_dir = params['state_dir']
     if not os.path.isdir(state_dir):
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
@@ -701,7 +738,9 @@ def main():
                       severity=severity,
                       expected_version=params['expected_version'],
                       healthz_status=healthz_status,
-                      now=params['now'])
+                      now=params['now'],
+                      max_skew=params['max_skew'],
+                      max_bytes=params['max_bytes'])
     if healthz_msg is not None:
         result['healthz'] = dict(url=params['healthz_url'], status=healthz_status, msg=healthz_msg)
     module.exit_json(changed=False, **result)

@@ -19,7 +19,8 @@ def test_default_table_matches_contract():
     table = dict((s['name'], s) for s in DEFAULT_SURFACES)
     assert len(table) == 12
     assert table['nav_state.json']['keys'] == ['updated_ts', 'updated_at']
-    assert table['engine_metadata.json']['keys'] == ['updated_ts', 'started_ts']
+    assert table['engine_metadata.json']['keys'] == ['updated_ts']
+    assert table['engine_metadata.json']['start_keys'] == ['started_ts']
     assert table['diagnostics.json']['keys'] == ['runtime_diagnostics.exit_pipeline.last_exit_scan_ts']
     assert [n for n, s in table.items() if s['cadence'] == 'intel'] == \
         ['symbol_scores_v6.json', 'factor_diagnostics.json', 'rv_momentum.json']
