@@ -38,7 +38,8 @@ STATUSES = ('ok', 'missing', 'unreadable', 'malformed', 'invalid_value', 'missin
 # The contract's table.  keys: freshness key paths (a write time), first present
 # wins.  start_keys: read only when no freshness key is present; a start time
 # (engine_metadata's runbook shape) does not age while the engine runs, so it is
-# checked against newer_than (after the restart) and never against max_age.
+# checked against started_after (given right after a restart) and never against
+# max_age or newer_than.
 DEFAULT_SURFACES = [
     {'name': 'nav.json', 'keys': ['updated_ts'], 'cadence': 'loop', 'required': True,
      'required_keys': ['nav || nav_usd']},
@@ -90,6 +91,7 @@ STATE_OPTIONS = dict(
     max_age=dict(type='int', default=120),
     intel_max_age=dict(type='int', default=900),
     newer_than=dict(type='float'),
+    started_after=dict(type='float'),
 )
 
 def default_surfaces():
@@ -203,7 +205,7 @@ def _is_under(segments, paths):
 
 
 def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None, now=None,
-                     max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES):
+                     max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None):
     """Evaluate one (normalized) surface; returns the per-surface fact dict."""
     now = time.time() if now is None else float(now)
     name = surface['name']
@@ -258,8 +260,11 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
     fact['timestamp_kind'] = kind if key else None
     fact['timestamp'] = ts
     fact['age_s'] = None if age is None else round(age, 1)
-    after_restart = newer_than is not None and surface['cadence'] == 'loop'
-    not_updated = ts is not None and after_restart and ts < float(newer_than) - 1
+    if kind == 'start':
+        bound = started_after
+    else:
+        bound = newer_than if surface['cadence'] == 'loop' else None
+    not_updated = ts is not None and bound is not None and ts < float(bound) - 1
     aged = kind == 'write' and ts is not None and age > limit
     fact['fresh'] = ts is not None and not (future or aged or not_updated)
 
@@ -280,17 +285,17 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
     if aged:
         return done('stale', 'age %.1f s > %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
     if not_updated:
-        what = 'started before the restart' if kind == 'start' else 'older than newer_than - 1 s'
+        what = 'started before the restart at' if kind == 'start' else 'older than newer_than - 1 s'
         return done('not_updated', 'timestamp %s %s %s (key %s)'
-                    % (_fmt(round(ts, 3)), what, _fmt(round(float(newer_than), 3)), key))
+                    % (_fmt(round(ts, 3)), what, _fmt(round(float(bound), 3)), key))
     if kind == 'start':
         return done('ok', 'started %.1f s ago, %s (key %s: a start time, not aged)'
-                    % (fact['age_s'], 'after the restart' if after_restart else 'no restart in this run', key))
+                    % (fact['age_s'], 'after the restart' if bound is not None else 'no restart in this run', key))
     return done('ok', 'age %.1f s <= %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
 
 
 def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None,
-                      max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES):
+                      max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None):
     """Evaluate all surfaces under ``state_dir``.
 
     ``surfaces`` must already be normalized (see merge_surfaces); None means
@@ -307,7 +312,7 @@ def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=No
     ages = []
     for surface in surfaces:
         fact = evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=newer_than, now=now,
-                                max_skew=max_skew, max_bytes=max_bytes)
+                                max_skew=max_skew, max_bytes=max_bytes, started_after=started_after)
         facts[surface['name']] = fact
         if fact['age_s'] is not None and fact['timestamp_kind'] == 'write':
             ages.append(fact['age_s'])

@@ -186,7 +186,7 @@ unknown_hooks:
   elements: str
 invalid_values:
   description:
-    - Unusable values at keys the hooks read, as C(<file>: <key>: <problem>) (NaN, Infinity, -Infinity, an integer
+    - Unusable values at keys the hooks read, one line each naming the file, the key and the problem (NaN, Infinity, -Infinity, an integer
       beyond the range of a float, a NAV timestamp written in the future); they are read as null and also listed
       in RV(msg).
   returned: always

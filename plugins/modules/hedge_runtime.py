@@ -173,12 +173,12 @@ runtime:
       elements: str
     surface_errors:
       description:
-        - File name to load error (V(missing), V(not a regular file (...)), V(too large: ...), V(unreadable: ...),
+        - File name to load error (V(missing), V(not a regular file (...)), V(too large ...), V(unreadable ...),
           V(malformed JSON ...), V(not a JSON object)).
       type: dict
     invalid_values:
       description:
-        - Unusable values at keys the facts read, as C(<file>: <key>: <problem>), read as null. NaN, Infinity,
+        - Unusable values at keys the facts read, one line each naming the file, the key and the problem, read as null. NaN, Infinity,
           -Infinity, an integer beyond the range of a float, a NAV timestamp written in the future.
       type: list
       elements: str

@@ -53,9 +53,9 @@ options:
       start_keys:
         description:
           - Key paths of a start time, read only when none of O(surfaces[].keys) is present
-            (C(engine_metadata.json) in the runbook shape: C(started_ts)).
-          - A start time does not age while the engine runs. It is never compared with the age limit; with
-            O(newer_than) a per-loop surface's start time must be after it (else V(not_updated)).
+            (C(started_ts) of C(engine_metadata.json) in the runbook shape).
+          - A start time does not age while the engine runs. It is never compared with the age limit or
+            O(newer_than); with O(started_after) it must be after it (else V(not_updated)).
         type: list
         elements: str
         no_log: false
@@ -112,6 +112,11 @@ options:
         V(unreadable) from its C(stat), without being opened.
     type: int
     default: 8388608
+  started_after:
+    description:
+      - Epoch seconds of a restart done in this run. A start time (O(surfaces[].start_keys)) older than this
+        minus 1 s gets status V(not_updated) (the engine did not restart). Give it only right after a restart.
+    type: float
   now:
     description:
       - Epoch seconds to use as the current time instead of the target's clock (for tests).
@@ -193,7 +198,7 @@ surfaces:
       elements: str
     invalid_values:
       description:
-        - Every unusable number in the file, as C(<key path>: <problem>) (read as null). Only those at a key the
+        - Every unusable number in the file, one line each naming the key path and the problem (read as null). Only those at a key the
           check reads make the status V(invalid_value).
       type: list
       elements: str
@@ -216,7 +221,7 @@ surfaces:
     fresh:
       description:
         - Whether the timestamp is within the age limit and not in the future (and not older than O(newer_than)
-          for loop surfaces); for a start time, whether it is not in the future and after O(newer_than).
+          for loop surfaces); for a start time, whether it is not in the future and after O(started_after).
       type: bool
     status:
       description:
@@ -310,6 +315,7 @@ def main():
 
     result = evaluate_surfaces(state_dir, surfaces, params['max_age'], params['intel_max_age'],
                                newer_than=params['newer_than'], now=params['now'],
+                               started_after=params['started_after'],
                                max_skew=params['max_skew'], max_bytes=params['max_bytes'])
     if result['ok']:
         msg = 'all %d required surfaces ok' % sum(1 for s in surfaces if s['required'])

@@ -162,7 +162,7 @@ options:
           start_keys:
             description:
               - Key paths of a start time, read only when no freshness key is present (C(started_ts) of the runbook's
-                C(engine_metadata.json) shape). Never aged; with O(state.newer_than) it must be after it.
+                C(engine_metadata.json) shape). Never aged; with O(state.started_after) it must be after it.
             type: list
             elements: str
             no_log: false
@@ -202,6 +202,11 @@ options:
         description:
           - Epoch seconds, typically the restart time. Per-loop surfaces older than this minus 1 s get status
             V(not_updated).
+        type: float
+      started_after:
+        description:
+          - Epoch seconds of a restart done in this run. A start time (O(state.surfaces[].start_keys)) older than
+            this minus 1 s gets status V(not_updated). Give it only right after a restart.
         type: float
   runtime:
     description:
@@ -649,7 +654,8 @@ def state_msg(result, surfaces):
 def check_state(state_dir, params, surfaces, now, interval, wait, read=None):
     def attempt():
         return evaluate_surfaces(state_dir, surfaces, params['max_age'], params['intel_max_age'],
-                                 newer_than=params['newer_than'], now=now, **(read or {}))
+                                 newer_than=params['newer_than'], started_after=params['started_after'], now=now,
+                                 **(read or {}))
 
     result, attempts, waited = poll(attempt, lambda r: r['ok'], params['timeout'] if wait else 0, interval)
     result['msg'] = state_msg(result, surfaces)

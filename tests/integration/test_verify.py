@@ -39,3 +39,24 @@ def test_verify_passes_on_an_engine_started_long_ago(shared_box, tmp_path):
     assert after == before
     assert shared_box.foreign_state_writes() == []
 
+
+
+def test_rollback_to_the_live_release_on_an_engine_started_long_ago(shared_box, tmp_path):
+    """A second rollback.yml in a row (the target already live, nothing restarted) on the runbook shape:
+    the start time is not checked against this run (no restart), so the rollback is verified."""
+    shared_box.set_fault("v7.5", "long_uptime")
+    try:
+        wait_for_start_time_older_than(shared_box, LONG_UPTIME_S - 5)
+        before = shared_box.snapshot()
+        records_before = len(shared_box.history())
+        run = run_playbook(shared_box, "rollback.yml", tmp_path, version="v7.5", verify_surface_timeout=8)
+        after = shared_box.snapshot()
+    finally:
+        shared_box.clear_faults()
+    assert run.rc == 0, gate_failure(run.stdout, "verify.surfaces_fresh") or run.stdout[-3000:]
+    assert "GATE verify.surfaces_fresh passed" in " ".join(run.stdout.split())
+    assert after == before  # same release, same programs and pids: nothing restarted
+    records = shared_box.history()
+    assert len(records) == records_before + 1
+    assert (records[-1]["version"], records[-1]["outcome"]) == ("v7.5", "success")
+    assert shared_box.foreign_state_writes() == []

@@ -68,15 +68,15 @@ def test_evaluate_in_process_with_and_without_jmespath(tmp_path, monkeypatch, us
 
 # ------------------------------------------------------------------ start time, future, invalid values (issue #16)
 
-def _engine_metadata_fact(tmp_path, meta, newer_than=None):
+def _engine_metadata_fact(tmp_path, meta, started_after=None, newer_than=None):
     payloads = v76_payloads()
     payloads['engine_metadata.json'] = meta
     result = evaluate_surfaces(str(write_state(tmp_path, payloads)), merge_surfaces(None), 120, 900,
-                               newer_than=newer_than, now=NOW)
+                               newer_than=newer_than, started_after=started_after, now=NOW)
     return result['surfaces']['engine_metadata.json']
 
 
-@pytest.mark.parametrize('meta, newer_than, status, kind', [
+@pytest.mark.parametrize('meta, started_after, status, kind', [
     pytest.param({'version': 'v7.5', 'started_ts': NOW - 180}, None, 'ok', 'start', id='up-3-min'),
     pytest.param({'version': 'v7.5', 'started_ts': NOW - 86400}, None, 'ok', 'start', id='up-a-day'),
     pytest.param({'version': 'v7.5', 'started_ts': NOW - 180}, NOW - 60, 'not_updated', 'start',
@@ -86,9 +86,15 @@ def _engine_metadata_fact(tmp_path, meta, newer_than=None):
     pytest.param({'engine_version': 'v7.6', 'updated_ts': NOW - 180, 'started_ts': NOW - 5}, None, 'stale', 'write',
                  id='write-time-wins'),
 ])
-def test_engine_metadata_start_time(tmp_path, meta, newer_than, status, kind):
-    fact = _engine_metadata_fact(tmp_path, meta, newer_than)
+def test_engine_metadata_start_time(tmp_path, meta, started_after, status, kind):
+    fact = _engine_metadata_fact(tmp_path, meta, started_after)
     assert (fact['status'], fact['timestamp_kind']) == (status, kind), fact['reason']
+
+
+def test_newer_than_does_not_apply_to_a_start_time(tmp_path):
+    """newer_than (writes since the run began) is for write times; a start time is bounded by started_after only."""
+    fact = _engine_metadata_fact(tmp_path, {'version': 'v7.5', 'started_ts': NOW - 180}, newer_than=NOW - 10)
+    assert fact['status'] == 'ok', fact['reason']
 
 
 @pytest.mark.parametrize('key, value, status, reason', [
