@@ -6,7 +6,7 @@
 
 Inputs are the already-loaded JSON objects (dicts, or None when a surface
 could not be read).  Nothing here touches the file system except
-``load_runtime_surfaces``, which only reads.
+``read_runtime_surfaces``, which only reads.
 
 Every check function returns ``{ok, value, threshold, reason}`` where ``ok``
 is True/False, or None when the data is absent (not checked) or the check is
@@ -17,15 +17,20 @@ can be reused on its own.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import os
 import time
 
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
+    DEFAULT_MAX_BYTES,
+    format_path,
     get_path,
-    load_json,
+    load_json_checked,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import (
+    DEFAULT_MAX_SKEW,
     age_seconds,
+    future_problem,
     parse_timestamp,
 )
 
@@ -41,6 +46,21 @@ RUNTIME_FILES = {
     'factor_diagnostics': 'factor_diagnostics.json',
 }
 
+# The keys the runtime facts read, per logical surface (None: the whole
+# document). An unusable number (NaN, Infinity, out of range) at or under one
+# of them is an invalid value of the runtime facts.
+RUNTIME_READS = {
+    'nav': ('nav', 'nav_usd', 'updated_ts', 'updated_at', 'ts'),
+    'nav_state': ('nav_total', 'nav', 'nav_usd', 'total_equity', 'nav_age_s', 'dd_state', 'drawdown', 'updated_ts',
+                  'updated_at', 'ts'),
+    'kpis': ('portfolio', 'vol_regime'),
+    'diagnostics': ('runtime_diagnostics',),
+    'risk_snapshot': None,
+    'router_health': None,
+    'engine_metadata': None,
+    'factor_diagnostics': ('weights', 'factor_weights', 'orthogonalization_enabled'),
+}
+
 # Options of the runtime checks: hedge_runtime's, and hedge_verify's `runtime`.
 RUNTIME_OPTIONS = dict(
     files=dict(type='dict', default={}),
@@ -53,7 +73,7 @@ RUNTIME_OPTIONS = dict(
 )
 
 CHECK_NAMES = ('engine_version', 'exit_coverage', 'underwater_without_tp_sl', 'router_quality',
-               'router_idle', 'nav_jump', 'dd_flap')
+               'router_idle', 'nav_jump', 'dd_flap', 'valid_values')
 
 EXIT_PIPELINE = 'runtime_diagnostics.exit_pipeline'
 
@@ -62,37 +82,54 @@ _TRUE_STRINGS = ('true', 'yes', 'on', '1', 'active', 'triggered', 'detected', 'b
 
 # ---------------------------------------------------------------- helpers
 
-def load_runtime_surfaces(state_dir, files=None):
+def read_runtime_surfaces(state_dir, files=None, max_bytes=DEFAULT_MAX_BYTES):
     """Read the surfaces hedge_runtime needs.
 
-    Returns ``(docs, errors)``: ``docs`` maps logical name -> dict or None,
-    ``errors`` maps file name -> load error (``missing``, ``malformed JSON: ...``).
+    Returns ``(docs, errors, invalid)``: ``docs`` maps logical name -> dict or
+    None, ``errors`` maps file name -> load error (``missing``, ``not a regular
+    file (...)``, ``too large: ...``, ``malformed JSON: ...``), ``invalid``
+    lists ``<file>: <key>: <problem>`` for every unusable number at a key the
+    facts read (RUNTIME_READS; such numbers are read as null).
     """
     names = dict(RUNTIME_FILES)
     names.update(files or {})
     docs = {}
     errors = {}
+    invalid = []
     for logical, filename in names.items():
         path = filename if os.path.isabs(filename) else os.path.join(state_dir, filename)
-        data, error = load_json(path)
+        data, error, found = load_json_checked(path, max_bytes)
         docs[logical] = data
         if error:
             errors[filename] = error
+        reads = RUNTIME_READS.get(logical)
+        for segments, problem in found:
+            if reads is None or segments[0] in reads:
+                invalid.append('%s: %s: %s' % (filename, format_path(segments), problem))
+    return docs, errors, invalid
+
+
+def load_runtime_surfaces(state_dir, files=None, max_bytes=DEFAULT_MAX_BYTES):
+    """``(docs, errors)`` of ``read_runtime_surfaces``."""
+    docs, errors, _invalid = read_runtime_surfaces(state_dir, files, max_bytes)
     return docs, errors
 
 
 def to_number(value):
-    """float(value) for numbers and numeric strings; None otherwise (bools are not numbers)."""
+    """float(value) for finite numbers and numeric strings; None otherwise (bools are not numbers,
+    NaN, infinities and integers beyond the range of a float are not usable)."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip().rstrip('%'))
-        except ValueError:
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip().rstrip('%'))
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def to_int(value):
@@ -168,8 +205,11 @@ def engine_version_facts(engine_metadata):
     return None, None
 
 
-def nav_facts(nav_state, nav, now=None):
-    """``{nav, nav_source, nav_age_s}`` from nav_state (preferred) or nav.json."""
+def nav_facts(nav_state, nav, now=None, max_skew=DEFAULT_MAX_SKEW):
+    """``{nav, nav_source, nav_age_s, invalid}`` from nav_state (preferred) or nav.json.
+
+    A NAV timestamp more than ``max_skew`` s in the future gives no age and an
+    ``invalid`` entry naming the file and key."""
     now = time.time() if now is None else now
     value = to_number(_get(nav_state, 'nav_total || nav || nav_usd || total_equity'))
     source = 'nav_state.json' if value is not None else None
@@ -179,12 +219,19 @@ def nav_facts(nav_state, nav, now=None):
         source = 'nav.json' if value is not None else None
         doc = nav
     age = None
+    invalid = []
     if source == 'nav_state.json':
         age = to_number(nav_state.get('nav_age_s'))
     if age is None and source is not None:
-        ts = parse_timestamp(_first(doc.get('updated_ts'), doc.get('updated_at'), doc.get('ts')))
-        age = age_seconds(ts, now)
-    return {'nav': value, 'nav_source': source, 'nav_age_s': None if age is None else round(age, 1)}
+        key = next((k for k in ('updated_ts', 'updated_at', 'ts') if doc.get(k) is not None), None)
+        ts = parse_timestamp(doc.get(key)) if key else None
+        problem = future_problem(ts, now, max_skew)
+        if problem:
+            invalid.append('%s: %s: %s' % (source, key, problem))
+        else:
+            age = age_seconds(ts, now)
+    return {'nav': value, 'nav_source': source, 'nav_age_s': None if age is None else round(age, 1),
+            'invalid': invalid}
 
 
 def dd_facts(nav_state, risk_snapshot, kpis=None):
@@ -401,10 +448,10 @@ def missing_v76_fields(docs):
     return missing
 
 
-def build_runtime(docs, errors=None, quality_min=0.5, now=None):
-    """The ``runtime`` fact dict from loaded surfaces."""
+def build_runtime(docs, errors=None, quality_min=0.5, now=None, invalid=None, max_skew=DEFAULT_MAX_SKEW):
+    """The ``runtime`` fact dict from loaded surfaces (``invalid``: of ``read_runtime_surfaces``)."""
     version, version_key = engine_version_facts(docs.get('engine_metadata'))
-    nav = nav_facts(docs.get('nav_state'), docs.get('nav'), now=now)
+    nav = nav_facts(docs.get('nav_state'), docs.get('nav'), now=now, max_skew=max_skew)
     dd = dd_facts(docs.get('nav_state'), docs.get('risk_snapshot'), docs.get('kpis'))
     risk = docs.get('risk_snapshot') if isinstance(docs.get('risk_snapshot'), dict) else {}
     return {
@@ -423,6 +470,7 @@ def build_runtime(docs, errors=None, quality_min=0.5, now=None):
         'factor_weights': factor_weight_facts(docs.get('factor_diagnostics')),
         'missing_fields': missing_v76_fields(docs),
         'surface_errors': dict(errors or {}),
+        'invalid_values': list(invalid or []) + nav['invalid'],
     }
 
 
@@ -517,6 +565,14 @@ def check_dd_flap(runtime, enabled=True):
                   if value else 'no dd_flap anomaly')
 
 
+def check_valid_values(runtime):
+    """No unusable number (NaN, Infinity, out of range, a timestamp in the future) where the facts read."""
+    invalid = runtime.get('invalid_values') or []
+    if not invalid:
+        return _check(True, [], [], 'no invalid values')
+    return _check(False, list(invalid), [], 'invalid value(s): %s' % '; '.join(invalid))
+
+
 def run_checks(runtime, expected_version=None, exit_coverage_min=0.9, router_quality_min=0.5,
                max_underwater_without_tp_sl=0, check_nav_jump_enabled=True, check_dd_flap_enabled=True,
                check_router_idle_enabled=True):
@@ -529,6 +585,7 @@ def run_checks(runtime, expected_version=None, exit_coverage_min=0.9, router_qua
         'router_idle': check_router_idle(runtime, check_router_idle_enabled),
         'nav_jump': check_nav_jump(runtime, check_nav_jump_enabled),
         'dd_flap': check_dd_flap(runtime, check_dd_flap_enabled),
+        'valid_values': check_valid_values(runtime),
     }
     failed = [name for name in CHECK_NAMES if checks[name]['ok'] is False]
     unchecked = [name for name in CHECK_NAMES if checks[name]['ok'] is None]
@@ -537,11 +594,13 @@ def run_checks(runtime, expected_version=None, exit_coverage_min=0.9, router_qua
 
 def evaluate_runtime(state_dir, files=None, expected_version=None, exit_coverage_min=0.9, router_quality_min=0.5,
                      max_underwater_without_tp_sl=0, check_nav_jump_enabled=True, check_dd_flap_enabled=True,
-                     check_router_idle_enabled=True, now=None):
+                     check_router_idle_enabled=True, now=None, max_skew=DEFAULT_MAX_SKEW,
+                     max_bytes=DEFAULT_MAX_BYTES):
     """Read the runtime surfaces, build the facts and run every check: the
     answer of hedge_runtime (and of hedge_verify's runtime part), without changed."""
-    docs, errors = load_runtime_surfaces(state_dir, files)
-    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now)
+    docs, errors, invalid = read_runtime_surfaces(state_dir, files, max_bytes)
+    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now, invalid=invalid,
+                            max_skew=max_skew)
     checks, failed, unchecked = run_checks(
         runtime,
         expected_version=expected_version,

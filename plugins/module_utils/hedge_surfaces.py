@@ -15,21 +15,31 @@ import os
 import time
 
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
+    DEFAULT_MAX_BYTES,
     first_present,
+    format_path,
     get_path,
-    load_json,
+    load_json_checked,
+    path_segments,
     validate_path,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import (
+    DEFAULT_MAX_SKEW,
     age_seconds,
+    future_problem,
     parse_timestamp,
 )
 
 CADENCES = ('loop', 'intel')
 
-STATUSES = ('ok', 'missing', 'malformed', 'missing_keys', 'no_timestamp', 'stale', 'not_updated')
+STATUSES = ('ok', 'missing', 'unreadable', 'malformed', 'invalid_value', 'missing_keys', 'no_timestamp', 'future',
+            'stale', 'not_updated')
 
-# The contract's table.  keys: freshness key paths, first present wins.
+# The contract's table.  keys: freshness key paths (a write time), first present
+# wins.  start_keys: read only when no freshness key is present; a start time
+# (engine_metadata's runbook shape) does not age while the engine runs, so it is
+# checked against started_after (given right after a restart) and never against
+# max_age or newer_than.
 DEFAULT_SURFACES = [
     {'name': 'nav.json', 'keys': ['updated_ts'], 'cadence': 'loop', 'required': True,
      'required_keys': ['nav || nav_usd']},
@@ -47,8 +57,8 @@ DEFAULT_SURFACES = [
      'required_keys': ['risk_mode']},
     {'name': 'router_health.json', 'keys': ['updated_ts'], 'cadence': 'loop', 'required': True,
      'required_keys': ['router_health.global || global || router_health_score']},
-    {'name': 'engine_metadata.json', 'keys': ['updated_ts', 'started_ts'], 'cadence': 'loop', 'required': True,
-     'required_keys': ['engine_version || version']},
+    {'name': 'engine_metadata.json', 'keys': ['updated_ts'], 'start_keys': ['started_ts'], 'cadence': 'loop',
+     'required': True, 'required_keys': ['engine_version || version']},
     {'name': 'symbol_scores_v6.json', 'keys': ['updated_ts'], 'cadence': 'intel', 'required': True,
      'required_keys': []},
     {'name': 'factor_diagnostics.json', 'keys': ['updated_ts'], 'cadence': 'intel', 'required': True,
@@ -58,9 +68,9 @@ DEFAULT_SURFACES = [
 ]
 
 # Defaults for a surface that is not in DEFAULT_SURFACES.
-_NEW_SURFACE_DEFAULTS = {'keys': [], 'cadence': 'loop', 'required': True, 'required_keys': []}
+_NEW_SURFACE_DEFAULTS = {'keys': [], 'start_keys': [], 'cadence': 'loop', 'required': True, 'required_keys': []}
 
-SURFACE_FIELDS = ('name', 'path', 'keys', 'cadence', 'required', 'required_keys', 'max_age', 'enabled')
+SURFACE_FIELDS = ('name', 'path', 'keys', 'start_keys', 'cadence', 'required', 'required_keys', 'max_age', 'enabled')
 
 
 # Options of the state-file check: hedge_state's, and hedge_verify's `state`.
@@ -68,6 +78,7 @@ SURFACE_OPTIONS = dict(
     name=dict(type='str', required=True),
     path=dict(type='str'),
     keys=dict(type='list', elements='str', no_log=False),
+    start_keys=dict(type='list', elements='str', no_log=False),
     cadence=dict(type='str', choices=list(CADENCES)),
     required=dict(type='bool'),
     required_keys=dict(type='list', elements='str', no_log=False),
@@ -80,6 +91,7 @@ STATE_OPTIONS = dict(
     max_age=dict(type='int', default=120),
     intel_max_age=dict(type='int', default=900),
     newer_than=dict(type='float'),
+    started_after=dict(type='float'),
 )
 
 def default_surfaces():
@@ -142,13 +154,13 @@ def normalize_surface(surface):
     name = surface.get('name')
     if not name or not isinstance(name, str):
         raise ValueError('each surface needs a name')
-    for field in ('keys', 'required_keys'):
+    for field in ('keys', 'start_keys', 'required_keys'):
         value = surface.get(field)
         if value is None:
             value = []
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list):
+        if not isinstance(value, (list, tuple)):
             raise ValueError('surface %s: %s must be a list of key paths' % (name, field))
         for expr in value:
             try:
@@ -171,7 +183,29 @@ def normalize_surface(surface):
     return surface
 
 
-def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None, now=None):
+def _error_status(error):
+    """hedge_state's status for a load error of hedge_json.load_json_checked."""
+    if error == 'missing':
+        return 'missing'
+    if error.startswith('malformed JSON') or error == 'not a JSON object':
+        return 'malformed'
+    return 'unreadable'  # not a regular file, too large, an OS error
+
+
+def _read_paths(surface):
+    """Key segments of every path the check reads (freshness, start and required keys)."""
+    paths = []
+    for expr in surface['keys'] + surface.get('start_keys', []) + surface['required_keys']:
+        paths.extend(path_segments(expr))
+    return paths
+
+
+def _is_under(segments, paths):
+    return any(tuple(segments[:len(p)]) == p for p in paths)
+
+
+def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None, now=None,
+                     max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None):
     """Evaluate one (normalized) surface; returns the per-surface fact dict."""
     now = time.time() if now is None else float(now)
     name = surface['name']
@@ -188,7 +222,9 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
         'required': surface['required'],
         'cadence': surface['cadence'],
         'missing_keys': [],
+        'invalid_values': [],
         'timestamp_key': None,
+        'timestamp_kind': None,
         'timestamp': None,
         'age_s': None,
         'max_age': limit,
@@ -202,47 +238,70 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
         fact['reason'] = '%s: %s: %s' % (name, status, detail)
         return fact
 
-    data, error = load_json(path)
-    if error == 'missing':
-        return done('missing', '%s does not exist' % path)
+    data, error, invalid = load_json_checked(path, max_bytes)
     if error:
-        return done('malformed', error)
+        return done(_error_status(error), '%s does not exist' % path if error == 'missing' else error)
     fact['valid'] = True
+    fact['invalid_values'] = ['%s: %s' % (format_path(seg), problem) for seg, problem in invalid]
+    read_paths = _read_paths(surface)
+    read_invalid = ['%s: %s' % (format_path(seg), problem) for seg, problem in invalid if _is_under(seg, read_paths)]
 
     fact['missing_keys'] = [expr for expr in surface['required_keys'] if get_path(data, expr) is None]
 
+    kind = 'write'
     key, raw = first_present(data, surface['keys'])
+    if key is None and surface.get('start_keys'):
+        kind = 'start'
+        key, raw = first_present(data, surface['start_keys'])
     ts = parse_timestamp(raw) if key else None
     age = age_seconds(ts, now)
+    future = future_problem(ts, now, max_skew)
     fact['timestamp_key'] = key
+    fact['timestamp_kind'] = kind if key else None
     fact['timestamp'] = ts
     fact['age_s'] = None if age is None else round(age, 1)
-    not_updated = (ts is not None and newer_than is not None and surface['cadence'] == 'loop'
-                   and ts < float(newer_than) - 1)
-    fact['fresh'] = ts is not None and age <= limit and not not_updated
+    if kind == 'start':
+        bound = started_after
+    else:
+        bound = newer_than if surface['cadence'] == 'loop' else None
+    not_updated = ts is not None and bound is not None and ts < float(bound) - 1
+    aged = kind == 'write' and ts is not None and age > limit
+    fact['fresh'] = ts is not None and not (future or aged or not_updated)
 
+    if read_invalid:
+        fact['fresh'] = False
+        return done('invalid_value', '; '.join(read_invalid))
     if fact['missing_keys']:
         return done('missing_keys', 'missing key(s) %s' % ', '.join(fact['missing_keys']))
     if key is None:
-        if surface['keys']:
-            return done('no_timestamp', 'none of %s present' % ', '.join(surface['keys']))
+        tried = surface['keys'] + surface.get('start_keys', [])
+        if tried:
+            return done('no_timestamp', 'none of %s present' % ', '.join(tried))
         return done('no_timestamp', 'no freshness key configured')
     if ts is None:
         return done('no_timestamp', 'unreadable timestamp %s (key %s)' % (repr(raw)[:80], key))
-    if age > limit:
+    if future:
+        return done('future', '%s (key %s)' % (future, key))
+    if aged:
         return done('stale', 'age %.1f s > %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
     if not_updated:
-        return done('not_updated', 'timestamp %s older than newer_than %s - 1 s (key %s)'
-                    % (_fmt(round(ts, 3)), _fmt(round(float(newer_than), 3)), key))
+        what = 'started before the restart at' if kind == 'start' else 'older than newer_than - 1 s'
+        return done('not_updated', 'timestamp %s %s %s (key %s)'
+                    % (_fmt(round(ts, 3)), what, _fmt(round(float(bound), 3)), key))
+    if kind == 'start':
+        return done('ok', 'started %.1f s ago, %s (key %s: a start time, not aged)'
+                    % (fact['age_s'], 'after the restart' if bound is not None else 'no restart in this run', key))
     return done('ok', 'age %.1f s <= %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
 
 
-def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None):
+def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None,
+                      max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None):
     """Evaluate all surfaces under ``state_dir``.
 
     ``surfaces`` must already be normalized (see merge_surfaces); None means
     DEFAULT_SURFACES.  Returns ``{now, surfaces, failed_surfaces,
-    warned_surfaces, ok, oldest_age_s}``.
+    warned_surfaces, ok, oldest_age_s}`` (``oldest_age_s`` over write
+    timestamps only: a start time does not age).
     """
     now = time.time() if now is None else float(now)
     if surfaces is None:
@@ -252,9 +311,10 @@ def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=No
     warned = []
     ages = []
     for surface in surfaces:
-        fact = evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=newer_than, now=now)
+        fact = evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=newer_than, now=now,
+                                max_skew=max_skew, max_bytes=max_bytes, started_after=started_after)
         facts[surface['name']] = fact
-        if fact['age_s'] is not None:
+        if fact['age_s'] is not None and fact['timestamp_kind'] == 'write':
             ages.append(fact['age_s'])
         if fact['status'] != 'ok':
             (failed if fact['required'] else warned).append(surface['name'])

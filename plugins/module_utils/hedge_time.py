@@ -20,6 +20,10 @@ import re
 # Any number above this is read as epoch milliseconds.
 MS_THRESHOLD = 1e12
 
+# Seconds a timestamp may be ahead of the box clock (clock skew between the
+# writer and the reader, rounding) before it counts as written in the future.
+DEFAULT_MAX_SKEW = 30.0
+
 _NUMERIC_RE = re.compile(r'^[+]?\d+(?:\.\d*)?$')
 _ISO_RE = re.compile(
     r'^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})'
@@ -30,7 +34,10 @@ _ISO_RE = re.compile(
 
 
 def _from_number(value):
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the range of a float
+        return None
     if math.isnan(value) or math.isinf(value) or value <= 0:
         return None
     if value > MS_THRESHOLD:
@@ -93,7 +100,7 @@ def parse_timestamp(value):
     if _NUMERIC_RE.match(text):
         try:
             return _from_number(float(text))
-        except (ValueError, OverflowError):
+        except ValueError:
             return None
     return _from_iso(text)
 
@@ -106,3 +113,15 @@ def age_seconds(ts, now):
     if ts is None or now is None:
         return None
     return float(now) - float(ts)
+
+
+def future_problem(ts, now, max_skew=DEFAULT_MAX_SKEW):
+    """``written in the future: ...`` when epoch ``ts`` is more than ``max_skew``
+    seconds ahead of epoch ``now``, else None (also when either is unknown)."""
+    if ts is None or now is None:
+        return None
+    ahead = float(ts) - float(now)
+    if ahead <= float(max_skew):
+        return None
+    return 'written in the future: %.1f s ahead of the box clock (skew allowance %s s)' % (
+        ahead, ('%g' % float(max_skew)))

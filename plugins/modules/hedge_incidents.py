@@ -123,6 +123,19 @@ options:
     description: Seconds to wait for the answer of O(healthz_url).
     type: float
     default: 5
+  max_skew:
+    description:
+      - Seconds a timestamp may be ahead of the box clock. A NAV timestamp further ahead (written in the future)
+        gives no age and is listed in RV(invalid_values).
+    type: float
+    default: 30
+  max_bytes:
+    description:
+      - Largest surface file read, in bytes. A larger file is not parsed; its load error (C(too large)) is reported.
+      - Only regular files are read; a named pipe, device, socket or directory in place of a surface is reported
+        (C(not a regular file)) from its C(stat), without being opened.
+    type: int
+    default: 8388608
   now:
     description:
       - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
@@ -218,6 +231,15 @@ unknown_hooks:
   returned: always
   type: list
   elements: str
+invalid_values:
+  description:
+    - Unusable values at keys the hooks read, one line each naming the file, the key and the problem (NaN, Infinity, -Infinity, an integer
+      beyond the range of a float, a NAV timestamp written in the future); they are read as null and also listed
+      in RV(msg).
+  returned: always
+  type: list
+  elements: str
+  sample: ["diagnostics.json: runtime_diagnostics.exit_pipeline.tp_sl_coverage_pct: NaN is not a finite number"]
 dashboard:
   description:
     - The dashboard checklist, items C({panel, ok, detail}) for V(regime_strip), V(nav_risk_panel),
@@ -281,6 +303,11 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import (
+    DEFAULT_MAX_BYTES,
+    READ_OPTIONS,
+    check_read_options,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
@@ -290,8 +317,8 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     check_underwater_without_tp_sl,
     dd_facts,
     fraction,
-    load_runtime_surfaces,
     normalize_version,
+    read_runtime_surfaces,
     router_idle_flags,
     router_shape,
     router_symbol_facts,
@@ -300,6 +327,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     vol_regime_facts,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import evaluate_surfaces
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import DEFAULT_MAX_SKEW
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_verdict import (
     RUN_OPTIONS,
     UNVERIFIED,
@@ -753,14 +781,16 @@ def _health_problems(freshness, failed, healthz_status):
 
 def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_underwater_without_tp_sl=0,
              severity=None, expected_version=None, healthz_status=None, now=None, max_age=120, intel_max_age=900,
-             run=None):
+             run=None, max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES):
     """Everything the module returns (except ``changed``)."""
     now = time.time() if now is None else now
     sev = dict(DEFAULT_SEVERITY)
     sev.update(severity or {})
-    docs, errors = load_runtime_surfaces(state_dir)
-    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now)
-    freshness = evaluate_surfaces(state_dir, None, max_age, intel_max_age, now=now)
+    docs, errors, invalid = read_runtime_surfaces(state_dir, max_bytes=max_bytes)
+    runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now, invalid=invalid,
+                            max_skew=max_skew)
+    freshness = evaluate_surfaces(state_dir, None, max_age, intel_max_age, now=now, max_skew=max_skew,
+                                  max_bytes=max_bytes)
 
     results = {
         'nav_anomaly': hook_nav_anomaly(runtime, docs, errors),
@@ -794,6 +824,8 @@ def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_under
         msg = 'no incidents'
     if unknown:
         msg += ' (unknown: %s)' % ', '.join(unknown)
+    if runtime['invalid_values']:
+        msg += ' (invalid values: %s)' % '; '.join(runtime['invalid_values'])
     generated = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
     document = {
         'schema': SCHEMA,
@@ -815,6 +847,7 @@ def evaluate(state_dir, exit_coverage_min=0.9, router_quality_min=0.5, max_under
         'summary': summary,
         'document': document,
         'release': release,
+        'invalid_values': runtime['invalid_values'],
         'msg': msg,
     }
 
@@ -848,6 +881,7 @@ def main():
             max_age=dict(type='int', default=120),
             intel_max_age=dict(type='int', default=900),
             run=dict(type='dict', options=RUN_OPTIONS),
+            **READ_OPTIONS
         ),
         supports_check_mode=True,
     )
@@ -864,6 +898,9 @@ def main():
         module.fail_json(msg='max_underwater_without_tp_sl must not be negative')
     if params['max_age'] < 1 or params['intel_max_age'] < 1:
         module.fail_json(msg='max_age and intel_max_age must be at least 1 second')
+    error = check_read_options(params['max_skew'], params['max_bytes'])
+    if error:
+        module.fail_json(msg=error)
     state_dir = params['state_dir']
     if not os.path.isdir(state_dir):
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
@@ -882,7 +919,9 @@ def main():
                       now=params['now'],
                       max_age=params['max_age'],
                       intel_max_age=params['intel_max_age'],
-                      run=params['run'])
+                      run=params['run'],
+                      max_skew=params['max_skew'],
+                      max_bytes=params['max_bytes'])
     if healthz_msg is not None:
         result['healthz'] = dict(url=params['healthz_url'], status=healthz_status, msg=healthz_msg)
     module.exit_json(changed=False, **result)

@@ -70,6 +70,19 @@ options:
     description: Evaluate the router idle check (V(false) makes it V(null)).
     type: bool
     default: true
+  max_skew:
+    description:
+      - Seconds a timestamp may be ahead of the box clock. A NAV timestamp further ahead (written in the future)
+        gives no age and is listed in RV(runtime.invalid_values).
+    type: float
+    default: 30
+  max_bytes:
+    description:
+      - Largest surface file read, in bytes. A larger file is not parsed; its load error (C(too large)) is reported.
+      - Only regular files are read; a named pipe, device, socket or directory in place of a surface is reported
+        (C(not a regular file)) from its C(stat), without being opened.
+    type: int
+    default: 8388608
   now:
     description:
       - Epoch seconds to use as the current time for RV(runtime.nav_age_s) when it has to be computed (for tests).
@@ -159,12 +172,22 @@ runtime:
       type: list
       elements: str
     surface_errors:
-      description: File name to load error (V(missing), V(malformed JSON ...), V(not a JSON object)).
+      description:
+        - File name to load error (V(missing), V(not a regular file (...)), V(too large ...), V(unreadable ...),
+          V(malformed JSON ...), V(not a JSON object)).
       type: dict
+    invalid_values:
+      description:
+        - Unusable values at keys the facts read, one line each naming the file, the key and the problem, read as null. NaN, Infinity,
+          -Infinity, an integer beyond the range of a float, a NAV timestamp written in the future.
+      type: list
+      elements: str
+      sample: ["nav_state.json: nav_total: NaN is not a finite number"]
 checks:
   description:
     - Checks C(engine_version), C(exit_coverage), C(underwater_without_tp_sl), C(router_quality), C(router_idle),
-      C(nav_jump) and C(dd_flap), each C({ok, value, threshold, reason}).
+      C(nav_jump), C(dd_flap) and C(valid_values) (false when RV(runtime.invalid_values) is not empty), each
+      C({ok, value, threshold, reason}).
     - C(ok) is true or false, or null when the data is absent or the check is disabled.
   returned: always
   type: dict
@@ -193,6 +216,7 @@ msg:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
     RUNTIME_OPTIONS,
@@ -207,6 +231,7 @@ def main():
             state_dir=dict(type='path', required=True),
             expected_version=dict(type='str'),
             now=dict(type='float'),
+            **READ_OPTIONS
         ),
         supports_check_mode=True,
     )
@@ -219,6 +244,9 @@ def main():
         module.fail_json(msg='exit_coverage_min must be a fraction 0..1 or a percentage 0..100')
     if params['max_underwater_without_tp_sl'] < 0:
         module.fail_json(msg='max_underwater_without_tp_sl must not be negative')
+    error = check_read_options(params['max_skew'], params['max_bytes'])
+    if error:
+        module.fail_json(msg=error)
     state_dir = params['state_dir']
     if not os.path.isdir(state_dir):
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
@@ -234,6 +262,8 @@ def main():
         check_dd_flap_enabled=params['check_dd_flap'],
         check_router_idle_enabled=params['check_router_idle'],
         now=params['now'],
+        max_skew=params['max_skew'],
+        max_bytes=params['max_bytes'],
     )
     module.exit_json(changed=False, **result)
 

@@ -46,7 +46,16 @@ options:
         type: str
       keys:
         description:
-          - Freshness key paths, the first present one wins. Dotted paths and C(a || b) alternatives.
+          - Freshness key paths (a write time), the first present one wins. Dotted paths and C(a || b) alternatives.
+        type: list
+        elements: str
+        no_log: false
+      start_keys:
+        description:
+          - Key paths of a start time, read only when none of O(surfaces[].keys) is present
+            (C(started_ts) of C(engine_metadata.json) in the runbook shape).
+          - A start time does not age while the engine runs. It is never compared with the age limit or
+            O(newer_than); with O(started_after) it must be after it (else V(not_updated)).
         type: list
         elements: str
         no_log: false
@@ -90,6 +99,24 @@ options:
       - Epoch seconds, typically the restart time. Per-loop surfaces whose timestamp is older than
         O(newer_than) minus 1 s get status V(not_updated).
     type: float
+  max_skew:
+    description:
+      - Seconds a timestamp may be ahead of the box clock. A timestamp further ahead gets status V(future)
+        (written in the future), never V(ok).
+    type: float
+    default: 30
+  max_bytes:
+    description:
+      - Largest surface file read, in bytes. A larger file gets status V(unreadable) (too large) without being parsed.
+      - Only regular files are read; a named pipe, device, socket or directory in place of a surface gets status
+        V(unreadable) from its C(stat), without being opened.
+    type: int
+    default: 8388608
+  started_after:
+    description:
+      - Epoch seconds of a restart done in this run. A start time (O(surfaces[].start_keys)) older than this
+        minus 1 s gets status V(not_updated) (the engine did not restart). Give it only right after a restart.
+    type: float
   now:
     description:
       - Epoch seconds to use as the current time instead of the target's clock (for tests).
@@ -98,7 +125,9 @@ extends_documentation_fragment:
   - gpt_hedge.activation.attributes
 notes:
   - The per-surface status is evaluated in this order; the first that applies wins
-    V(missing), V(malformed), V(missing_keys), V(no_timestamp), V(stale), V(not_updated), V(ok).
+    V(missing), V(unreadable) (not a regular file, too large, an OS error), V(malformed),
+    V(invalid_value) (NaN, Infinity or an integer beyond the range of a float at a key the check reads),
+    V(missing_keys), V(no_timestamp), V(future), V(stale), V(not_updated), V(ok).
   - The result key for the failing surfaces is RV(failed_surfaces), not C(failed), because a non-empty C(failed)
     would fail the task.
 seealso:
@@ -167,8 +196,18 @@ surfaces:
       description: Required key paths that are absent.
       type: list
       elements: str
+    invalid_values:
+      description:
+        - Every unusable number in the file, one line each naming the key path and the problem (read as null). Only those at a key the
+          check reads make the status V(invalid_value).
+      type: list
+      elements: str
+      sample: ["nav: NaN is not a finite number"]
     timestamp_key:
       description: The freshness key that was read (first present), or null.
+      type: str
+    timestamp_kind:
+      description: V(write) (from O(surfaces[].keys)), V(start) (from O(surfaces[].start_keys)) or null.
       type: str
     timestamp:
       description: The freshness timestamp as epoch seconds, or null.
@@ -180,10 +219,14 @@ surfaces:
       description: The age limit applied, in seconds.
       type: float
     fresh:
-      description: Whether the timestamp is within the age limit (and not older than O(newer_than) for loop surfaces).
+      description:
+        - Whether the timestamp is within the age limit and not in the future (and not older than O(newer_than)
+          for loop surfaces); for a start time, whether it is not in the future and after O(started_after).
       type: bool
     status:
-      description: One of V(ok), V(missing), V(malformed), V(missing_keys), V(no_timestamp), V(stale), V(not_updated).
+      description:
+        - One of V(ok), V(missing), V(unreadable), V(malformed), V(invalid_value), V(missing_keys), V(no_timestamp),
+          V(future), V(stale), V(not_updated).
       type: str
     reason:
       description: One line explanation.
@@ -221,7 +264,7 @@ ok:
   returned: always
   type: bool
 oldest_age_s:
-  description: Largest RV(surfaces.age_s) over the surfaces with a timestamp, or null.
+  description: Largest RV(surfaces.age_s) over the surfaces with a write timestamp, or null.
   returned: always
   type: float
 msg:
@@ -233,6 +276,7 @@ msg:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import (
     STATE_OPTIONS,
     evaluate_surfaces,
@@ -246,6 +290,7 @@ def main():
             STATE_OPTIONS,
             state_dir=dict(type='path', required=True),
             now=dict(type='float'),
+            **READ_OPTIONS
         ),
         supports_check_mode=True,
     )
@@ -254,6 +299,9 @@ def main():
         module.fail_json(msg='max_age and intel_max_age must be positive')
     if params['replace_surfaces'] and not params['surfaces']:
         module.fail_json(msg='replace_surfaces needs a non-empty surfaces list')
+    error = check_read_options(params['max_skew'], params['max_bytes'])
+    if error:
+        module.fail_json(msg=error)
     try:
         surfaces = merge_surfaces(params['surfaces'], replace=params['replace_surfaces'])
     except ValueError as exc:
@@ -266,7 +314,9 @@ def main():
         module.warn('state_dir %s does not exist or is not a directory' % state_dir)
 
     result = evaluate_surfaces(state_dir, surfaces, params['max_age'], params['intel_max_age'],
-                               newer_than=params['newer_than'], now=params['now'])
+                               newer_than=params['newer_than'], now=params['now'],
+                               started_after=params['started_after'],
+                               max_skew=params['max_skew'], max_bytes=params['max_bytes'])
     if result['ok']:
         msg = 'all %d required surfaces ok' % sum(1 for s in surfaces if s['required'])
     else:

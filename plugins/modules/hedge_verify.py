@@ -54,6 +54,20 @@ options:
     description:
       - Epoch seconds to use as the current time for the surface ages and RV(runtime.runtime.nav_age_s) (for tests).
     type: float
+  max_skew:
+    description:
+      - Seconds a timestamp may be ahead of the box clock, for the O(state) and O(runtime) parts. A surface
+        timestamp further ahead gets status V(future) (written in the future), never V(ok).
+    type: float
+    default: 30
+  max_bytes:
+    description:
+      - Largest surface file read by the O(state) and O(runtime) parts, in bytes. A larger file is not parsed
+        (status V(unreadable), too large).
+      - Only regular files are read; a named pipe, device, socket or directory in place of a surface is reported
+        (status V(unreadable), not a regular file) from its C(stat), without being opened, so it never blocks.
+    type: int
+    default: 8388608
   logs:
     description: The log scan, as M(gpt_hedge.activation.hedge_logscan) with O(expected_version).
     type: dict
@@ -145,6 +159,13 @@ options:
             type: list
             elements: str
             no_log: false
+          start_keys:
+            description:
+              - Key paths of a start time, read only when no freshness key is present (C(started_ts) of the runbook's
+                C(engine_metadata.json) shape). Never aged; with O(state.started_after) it must be after it.
+            type: list
+            elements: str
+            no_log: false
           cadence:
             description: V(loop) (O(state.max_age), O(state.newer_than)) or V(intel) (O(state.intel_max_age)).
             type: str
@@ -181,6 +202,11 @@ options:
         description:
           - Epoch seconds, typically the restart time. Per-loop surfaces older than this minus 1 s get status
             V(not_updated).
+        type: float
+      started_after:
+        description:
+          - Epoch seconds of a restart done in this run. A start time (O(state.surfaces[].start_keys)) older than
+            this minus 1 s gets status V(not_updated). Give it only right after a restart.
         type: float
   runtime:
     description:
@@ -461,6 +487,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
     SCAN_OPTIONS,
     boot_regex,
@@ -480,6 +507,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surface
 TAIL_LINES = 20
 
 ARGUMENT_SPEC = dict(
+    READ_OPTIONS,
     state_dir=dict(type='path', required=True),
     expected_version=dict(type='str', required=True),
     poll_interval=dict(type='float', default=2),
@@ -514,6 +542,9 @@ def check_params(module):
         fail(msg='expected_version must not be empty')
     if p['poll_interval'] <= 0:
         fail(msg='poll_interval must be positive')
+    error = check_read_options(p['max_skew'], p['max_bytes'])
+    if error:
+        fail(msg=error)
 
     logs = p['logs']
     for name in ('offset', 'err_offset'):
@@ -620,10 +651,11 @@ def state_msg(result, surfaces):
     return msg
 
 
-def check_state(state_dir, params, surfaces, now, interval, wait):
+def check_state(state_dir, params, surfaces, now, interval, wait, read=None):
     def attempt():
         return evaluate_surfaces(state_dir, surfaces, params['max_age'], params['intel_max_age'],
-                                 newer_than=params['newer_than'], now=now)
+                                 newer_than=params['newer_than'], started_after=params['started_after'], now=now,
+                                 **(read or {}))
 
     result, attempts, waited = poll(attempt, lambda r: r['ok'], params['timeout'] if wait else 0, interval)
     result['msg'] = state_msg(result, surfaces)
@@ -632,7 +664,7 @@ def check_state(state_dir, params, surfaces, now, interval, wait):
     return result
 
 
-def check_runtime(state_dir, params, expected_version, now):
+def check_runtime(state_dir, params, expected_version, now, read=None):
     return evaluate_runtime(
         state_dir,
         files=dict((k, str(v)) for k, v in (params['files'] or {}).items()),
@@ -644,6 +676,7 @@ def check_runtime(state_dir, params, expected_version, now):
         check_dd_flap_enabled=params['check_dd_flap'],
         check_router_idle_enabled=params['check_router_idle'],
         now=now,
+        **(read or {})
     )
 
 
@@ -762,9 +795,10 @@ def main():
 
     logs = check_logs(p['logs'], p['expected_version'])
     first_failure = logs_failure(logs, p['expected_version'])
-    state = check_state(state_dir, p['state'], surfaces, p['now'], p['poll_interval'], wait=wait())
+    read = dict(max_skew=p['max_skew'], max_bytes=p['max_bytes'])
+    state = check_state(state_dir, p['state'], surfaces, p['now'], p['poll_interval'], wait=wait(), read=read)
     first_failure = first_failure or state_failure(state)
-    runtime = check_runtime(state_dir, p['runtime'], p['expected_version'], p['now'])
+    runtime = check_runtime(state_dir, p['runtime'], p['expected_version'], p['now'], read=read)
     first_failure = first_failure or runtime_failure(runtime)
     healthz = check_healthz(p['healthz'], p['poll_interval'], wait=wait())
     first_failure = first_failure or healthz_failure(healthz)

@@ -210,6 +210,19 @@ def test_fault_effects_on_surfaces(tmp_path):
     assert state["engine_metadata.json"]["engine_version"] == "v7.4"
 
 
+@pytest.mark.parametrize("version", ["v7.5", "v7.6"])
+def test_long_uptime_moves_only_the_start_time(tmp_path, version):
+    """long_uptime: the runbook shape's started_ts is 600 s old, every write time is current."""
+    state = publish_all(tmp_path, version, {"long_uptime"})
+    meta = state["engine_metadata.json"]
+    if version == "v7.5":
+        assert time.time() - statefiles.parse_ts(meta["started_ts"]) >= executor.LONG_UPTIME_S - 1
+    else:  # the engine shape has a write time only
+        assert "started_ts" not in meta and abs(time.time() - statefiles.parse_ts(meta["updated_ts"])) < 60
+    assert abs(time.time() - statefiles.parse_ts(state["nav.json"]["updated_ts"])) < 60
+    assert run_sanity(str(tmp_path)).returncode == 0
+
+
 @pytest.mark.parametrize(("checked_out", "fails"), [("v7.6", True), ("v7.5", False)])
 def test_sanity_fail_fault_follows_the_checked_out_version(tmp_path, monkeypatch, checked_out, fails):
     """sanity_fail acts on the state dir of a checkout at the faulted VERSION."""

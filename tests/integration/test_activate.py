@@ -75,10 +75,14 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
         ("v7.6", "no_origin", "preflight.checkout", "is not a git checkout with remote 'origin'"),
         ("7.6", None, "input.version", "invalid version"),
         ("v7.6; rm -rf /", None, "input.version", "invalid version"),
+        ("v7.\uff16", None, "input.version", "invalid version"),
+        ("v7.6\n", None, "input.version", "invalid version"),
+        ("v7.6\nv7.5", None, "input.version", "invalid version"),
         ("", None, "input.version", "no version given"),
     ],
     ids=["missing-tag", "version-mismatch", "pretag-fails", "dirty-checkout", "docs-not-bumped", "no-sanity-script",
-         "sanity-fails", "no-origin-remote", "no-v-prefix", "injection", "empty"],
+         "sanity-fails", "no-origin-remote", "no-v-prefix", "injection", "unicode-digit", "trailing-newline",
+         "embedded-newline", "empty"],
 )
 def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, prepare, gate, reason):
     dirty_file = shared_box.checkout / "hedge" / "dashboard.py"

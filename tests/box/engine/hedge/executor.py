@@ -54,6 +54,7 @@ from statefiles import (  # noqa: E402
 )
 
 STALE_AGE_S = 3600
+LONG_UPTIME_S = 600
 WRONG_VERSION = "v7.4"
 BASE_NAV = 10000.0
 ROUTER_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -100,7 +101,8 @@ class Ctx:
         self.started = self.now if started is None else started
         shift = STALE_AGE_S if "stale_timestamps" in self.faults else 0
         self.t = self.now - shift  # the time written into the surfaces
-        self.boot_t = self.started - shift
+        uptime = LONG_UPTIME_S if "long_uptime" in self.faults else 0
+        self.boot_t = self.started - shift - uptime
 
     @property
     def v76(self):

@@ -29,6 +29,9 @@ fault                    behaviour
                          too) is 3600 s in the past; ``nav_age_s`` >= 3600
 ``malformed_json``       ``nav.json`` and ``risk_snapshot.json`` are written as truncated,
                          invalid JSON (still atomically); sync_state keeps its last NAV
+``long_uptime``          ``engine_metadata.json``'s ``started_ts`` (runbook shape, v7.5)
+                         is 600 s before the engine's start: a box whose engine has run
+                         for 10 minutes (not a fault of the engine; a condition to test)
 ``wrong_engine_version`` ``engine_metadata.json`` reports ``v7.4`` (both shapes); the boot
                          line still shows the real VERSION
 ``nav_jump``             ``risk_snapshot.anomalies.nav_jump`` true, ``nav_jump_pct`` 12.5
@@ -64,6 +67,7 @@ FAULTS = (
     "stale_timestamps",
     "malformed_json",
     "wrong_engine_version",
+    "long_uptime",
     "nav_jump",
     "dd_flap",
     "router_degraded",

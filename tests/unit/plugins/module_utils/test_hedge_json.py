@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.gpt_hedge.activation.plugins.module_utils import hedge_json
@@ -112,3 +114,105 @@ def test_load_json(tmp_path, content, error):
         assert data is None
         assert err == error if error in ('missing', 'not a JSON object') else err.startswith(error)
         assert '\n' not in err
+
+
+# ------------------------------------------------------------------ hostile files and numbers (issue #16)
+
+def _fifo(path):
+    import os
+    os.mkfifo(str(path))
+
+
+def _socket(path):
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    return sock
+
+
+@pytest.mark.parametrize('make, error', [
+    pytest.param(_fifo, 'not a regular file (a named pipe (FIFO))', id='fifo'),
+    pytest.param(lambda p: p.mkdir(), 'not a regular file (a directory)', id='directory'),
+    pytest.param(_socket, 'not a regular file (a socket)', id='socket'),
+    pytest.param(lambda p: p.symlink_to('/dev/null'), 'not a regular file (a character device)', id='device-symlink'),
+])
+def test_only_regular_files_are_opened(tmp_path, make, error):
+    """Refused from the stat, without opening (opening a FIFO with no writer blocks forever)."""
+    path = tmp_path / 'nav.json'
+    keep = make(path)
+    try:
+        assert load_json(str(path)) == (None, error)
+        assert hedge_json.load_json_checked(str(path)) == (None, error, [])
+    finally:
+        if keep is not None:
+            keep.close()
+
+
+@pytest.mark.parametrize('size, max_bytes, error', [
+    pytest.param(100, 100, None, id='at-the-cap'),
+    pytest.param(101, 100, 'too large: 101 bytes, more than max_bytes 100', id='one-byte-over'),
+    pytest.param(hedge_json.DEFAULT_MAX_BYTES + 1, hedge_json.DEFAULT_MAX_BYTES,
+                 'too large: 8388609 bytes, more than max_bytes 8388608', id='default-cap'),
+])
+def test_size_cap(tmp_path, size, max_bytes, error):
+    path = tmp_path / 'nav.json'
+    body = b'{"nav": 1, "pad": "'
+    path.write_bytes(body + b'x' * (size - len(body) - 2) + b'"}')
+    assert path.stat().st_size == size
+    data, err = load_json(str(path), max_bytes=max_bytes)
+    assert err == error
+    assert (data is None) is (error is not None)
+
+
+@pytest.mark.parametrize('value, problem', [
+    (float('nan'), 'NaN is not a finite number'),
+    (float('inf'), 'Infinity is not a finite number'),
+    (float('-inf'), '-Infinity is not a finite number'),
+    (int('9' * 400), 'a 400-digit integer is out of range'),
+    (-int('9' * 309), 'a 309-digit integer is out of range'),
+    (int('9' * 300), None),
+    (1e308, None),
+    (0, None),
+    (True, None),
+    ('NaN', None),
+    (None, None),
+])
+def test_number_problem(value, problem):
+    assert hedge_json.number_problem(value) == problem
+
+
+@pytest.mark.parametrize('text, invalid', [
+    pytest.param('{"nav": NaN, "updated_ts": 1}', [(('nav',), 'NaN is not a finite number')], id='nan'),
+    pytest.param('{"a": {"b": [1, Infinity]}}', [(('a', 'b', 1), 'Infinity is not a finite number')], id='nested'),
+    pytest.param('{"ts": %s}' % ('9' * 400), [(('ts',), 'a 400-digit integer is out of range')], id='huge-int'),
+    pytest.param('{"x": [{"y": -Infinity}]}', [(('x', 0, 'y'), '-Infinity is not a finite number')], id='list'),
+    pytest.param('{"nav": 1.5}', [], id='clean'),
+])
+def test_unusable_numbers_are_scrubbed_and_named(tmp_path, text, invalid):
+    path = tmp_path / 's.json'
+    path.write_text(text)
+    data, error, found = hedge_json.load_json_checked(str(path))
+    assert error is None
+    assert found == invalid
+    for segments, _problem in found:
+        value = data
+        for key in segments:
+            value = value[key]
+        assert value is None
+    json.dumps(data, allow_nan=False)
+
+
+@pytest.mark.parametrize('segments, text', [
+    (('a', 'b', 1, 'c'), 'a.b[1].c'),
+    (('nav',), 'nav'),
+])
+def test_format_path(segments, text):
+    assert hedge_json.format_path(segments) == text
+
+
+def test_too_many_digits_is_malformed(tmp_path):
+    """Beyond Python's digit limit for int() the parser refuses the text: malformed, not a crash."""
+    path = tmp_path / 's.json'
+    path.write_text('{"ts": %s}' % ('9' * 5000))
+    data, error = load_json(str(path))
+    assert data is None and error.startswith('malformed JSON: ')

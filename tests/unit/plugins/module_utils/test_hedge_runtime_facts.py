@@ -19,12 +19,14 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     router_idle_flags,
     router_shape,
     router_symbol_facts,
+    read_runtime_surfaces,
     run_checks,
     to_flag,
+    to_number,
     vol_regime_facts,
 )
 
-from hedge_test_support import NOW, v75_payloads, v76_payloads
+from hedge_test_support import NOW, iso_z, v75_payloads, v76_payloads, write_state
 
 LOGICAL = {
     'nav': 'nav.json', 'nav_state': 'nav_state.json', 'kpis': 'kpis_v7.json', 'diagnostics': 'diagnostics.json',
@@ -162,3 +164,48 @@ def test_active_anomalies():
                                                          'var_limit_breach': 'breach'}})) == \
         ['nav_jump', 'var_limit_breach', 'dd_flap']
     assert active_anomalies(anomaly_facts(v75_payloads()['risk_snapshot.json'])) is None
+
+
+# ------------------------------------------------------------------ unusable values (issue #16)
+
+@pytest.mark.parametrize('value, expected', [
+    (float('nan'), None), (float('inf'), None), (float('-inf'), None), ('NaN', None), ('-inf', None),
+    ('1e999', None), (int('9' * 400), None), (12.5, 12.5), ('90%', 90.0), (True, None),
+])
+def test_to_number_rejects_unusable_numbers(value, expected):
+    assert to_number(value) == expected
+
+
+@pytest.mark.parametrize('name, key, value, invalid', [
+    pytest.param('nav_state.json', 'nav_total', float('nan'), 'nav_state.json: nav_total: NaN is not a finite number',
+                 id='nav-nan'),
+    pytest.param('nav.json', 'nav', int('9' * 400), 'nav.json: nav: a 400-digit integer is out of range',
+                 id='nav-json-huge'),
+    pytest.param('router_health.json', 'updated_ts', float('inf'),
+                 'router_health.json: updated_ts: Infinity is not a finite number', id='router-ts-inf'),
+    pytest.param('factor_diagnostics.json', 'factor_ir', float('nan'), None, id='unread-key-ignored'),
+])
+def test_invalid_values_name_file_and_key(tmp_path, name, key, value, invalid):
+    payloads = v76_payloads()
+    payloads[name][key] = value
+    docs, errors, found = read_runtime_surfaces(str(write_state(tmp_path, payloads)))
+    assert errors == {}
+    assert found == ([] if invalid is None else [invalid])
+    runtime = build_runtime(docs, errors, now=NOW, invalid=found)
+    checks, failed, _unchecked = run_checks(runtime, expected_version='v7.6')
+    assert ('valid_values' in failed) is (invalid is not None)
+    if invalid:
+        assert checks['valid_values']['reason'] == 'invalid value(s): %s' % invalid
+
+
+@pytest.mark.parametrize('ahead, max_skew, age, invalid', [
+    (7200, 30, None, 'nav_state.json: updated_ts: written in the future: 7200.0 s ahead of the box clock '
+                     '(skew allowance 30 s)'),
+    (10, 30, -10.0, None),
+    (-5, 30, 5.0, None),
+])
+def test_nav_timestamp_in_the_future(ahead, max_skew, age, invalid):
+    nav_state = {'nav_total': 10000.0, 'updated_ts': iso_z(NOW + ahead)}
+    runtime = build_runtime({'nav_state': nav_state}, now=NOW, max_skew=max_skew)
+    assert runtime['nav_age_s'] == age
+    assert runtime['invalid_values'] == ([] if invalid is None else [invalid])

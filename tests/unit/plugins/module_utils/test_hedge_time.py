@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import age_seconds, parse_timestamp
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import (
+    age_seconds,
+    future_problem,
+    parse_timestamp,
+)
 
 T = 1764067193.0  # 2025-11-25T10:39:53Z
 
@@ -56,3 +60,20 @@ def test_age_seconds():
     assert age_seconds(T + 3, T) == -3.0
     assert age_seconds(None, T) is None
     assert age_seconds(T, None) is None
+
+
+@pytest.mark.parametrize('value', [int('9' * 400), '9' * 400, float('nan'), float('inf')])
+def test_unusable_numbers_are_no_timestamp(value):
+    assert parse_timestamp(value) is None
+
+
+@pytest.mark.parametrize('ts, now, max_skew, problem', [
+    (T + 7198.3, T, 30, 'written in the future: 7198.3 s ahead of the box clock (skew allowance 30 s)'),
+    (T + 30, T, 30, None),
+    (T + 30.5, T, 30, 'written in the future: 30.5 s ahead of the box clock (skew allowance 30 s)'),
+    (T + 5, T, 0, 'written in the future: 5.0 s ahead of the box clock (skew allowance 0 s)'),
+    (T - 3600, T, 30, None),
+    (None, T, 30, None),
+])
+def test_future_problem(ts, now, max_skew, problem):
+    assert future_problem(ts, now, max_skew) == problem

@@ -6,7 +6,7 @@ import pytest
 from hedge_test_support import NOW, v75_payloads, v76_payloads
 
 CHECKS = ['engine_version', 'exit_coverage', 'underwater_without_tp_sl', 'router_quality', 'router_idle',
-          'nav_jump', 'dd_flap']
+          'nav_jump', 'dd_flap', 'valid_values']
 
 
 def run_runtime(run_module, state, check_mode=False, **args):
