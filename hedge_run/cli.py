@@ -31,7 +31,16 @@ PLAYBOOKS = {
     "rollback": "rollback.yml",
     "incident_check": "playbooks/incident_check.yml",
 }
-VERSION_RE = re.compile(r"^v\d+\.\d+(\.\d+)?(-[A-Za-z0-9.]+)?$")
+
+def _version_pattern() -> str:
+    """GATE input.version's pattern, from the box role's defaults: one source for both checks."""
+    import yaml  # PyYAML comes with ansible-core
+    defaults = yaml.safe_load((REPO / "roles" / "box" / "defaults" / "main.yml").read_text())
+    return defaults["box_version_pattern"]
+
+
+VERSION_PATTERN = _version_pattern()
+VERSION_RE = re.compile(VERSION_PATTERN)
 DEFAULT_INVENTORY = REPO / "inventories" / "local" / "hosts.yml"
 EXTRAVAR_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 USAGE_EXIT = USAGE
@@ -130,7 +139,7 @@ def parse_args(argv: list[str]) -> Options:
             raise UsageError(f"--version {version} and -e version={extravars['version']} disagree")
         version = str(extravars.pop("version"))
     if version is not None and not VERSION_RE.match(version):
-        raise UsageError(f"invalid version {version!r}: expected a tag like v7.6 (^v\\d+\\.\\d+(\\.\\d+)?(-[A-Za-z0-9.]+)?$)")
+        raise UsageError(f"invalid version {version!r}: expected a tag like v7.6 ({VERSION_PATTERN})")
     inventory = Path(args.inventory).absolute() if args.inventory else None
     if inventory is not None and not inventory.exists():
         raise UsageError(f"inventory {args.inventory} does not exist")

@@ -61,6 +61,10 @@ def test_parse_rollback_and_incident_check():
         (["activate", "--version", "v7"], "invalid version 'v7'"),
         (["activate", "--version", "v7.6-"], "invalid version"),
         (["rollback", "--version", "latest"], "invalid version 'latest'"),
+        # ASCII digits only, the whole string (GATE input.version's pattern, roles/box/defaults).
+        (["activate", "--version", "v7.\uff16"], "invalid version 'v7.\uff16'"),
+        (["activate", "--version", "v7.6\n"], "invalid version 'v7.6\\n'"),
+        (["activate", "--version", "v7.6\nv7.7"], "invalid version"),
         (["rollback", "-e", "version=v7.5 x"], "expected k=v"),
         (["activate"], "the following arguments are required: --version"),
         (["activate", "--version", "v7.6", "-e", "version=v7.5"], "disagree"),
@@ -94,7 +98,7 @@ def test_bad_version_from_the_command_line_starts_nothing(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         "hedge_run: error: invalid version 'v7.6;id': expected a tag like v7.6 "
-        "(^v\\d+\\.\\d+(\\.\\d+)?(-[A-Za-z0-9.]+)?$)"]
+        "(^v[0-9]+\\.[0-9]+(\\.[0-9]+)?(-[A-Za-z0-9.]+)?\\Z)"]
     assert proc.stdout == "" and not private.exists()
 
 
