@@ -66,6 +66,15 @@ options:
         changed the box, and the live release is the one to come back to only when the newest readable record is a
         V(success) of it; otherwise it is not established (see O(require_previous)).
     type: dict
+  reserve_bytes:
+    description:
+      - For V(begin) and V(start), the write proof - after the record, also write this many bytes to
+        C(<dir>/.<record_id>.reserve) (fsync'ed), kept as room for the record's last write. V(finish) frees it right
+        before writing. When either write fails (e.g. the filesystem is full), nothing is left behind and
+        V(begin) fails with C(GATE ledger.write FAILED) naming the file, before anything else is written.
+      - V(0) keeps no room.
+    type: int
+    default: 0
   require_previous:
     description:
       - For V(begin), fail (C(GATE rollback.target FAILED)) before writing anything - no record opened, no
@@ -267,6 +276,8 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records
     ensure_dir,
     read_json,
     refuse_engine_state_dir,
+    remove_file,
+    reserve_space,
     utc_iso,
     write_json_atomic,
 )
@@ -394,7 +405,18 @@ def previous_release(last, live, unreadable_newest=()):
     return live_release, None
 
 
-def start_record(directory, record_id, given, now, check_mode):
+def reserve_path(directory, record_id):
+    """The room kept for the last write of a record (a dot file: never read as a record)."""
+    return os.path.join(directory, '.%s.reserve' % record_id)
+
+
+class WriteError(Exception):
+    """A record (or its reserve) could not be written; the message names the file."""
+
+
+def start_record(directory, record_id, given, now, check_mode, reserve_bytes=0):
+    """Open the record; with ``reserve_bytes``, also keep that much room for its last write (the write proof).
+    On a write failure nothing is left behind and WriteError names the file."""
     path = os.path.join(directory, record_id + '.json')
     if os.path.lexists(path):
         raise ValueError('history record %s already exists (%s); a run id is started only once' % (record_id, path))
@@ -404,7 +426,18 @@ def start_record(directory, record_id, given, now, check_mode):
     record.setdefault('outcome', 'in_progress')
     if not check_mode:
         ensure_dir(directory)
-        write_json_atomic(path, record)
+        try:
+            write_json_atomic(path, record)
+        except (IOError, OSError) as exc:
+            raise WriteError('history record %s could not be written: %s' % (path, exc))
+        if reserve_bytes > 0:
+            reserve = reserve_path(directory, record_id)
+            try:
+                reserve_space(reserve, reserve_bytes)
+            except (IOError, OSError) as exc:
+                remove_file(path)
+                raise WriteError('history dir %s cannot hold the %d bytes kept for closing record %s (%s): %s'
+                                 % (directory, reserve_bytes, record_id, reserve, exc))
     return record, path
 
 
@@ -422,7 +455,12 @@ def finish_record(directory, record_id, given, now, check_mode):
     if 'finished_at' not in given:
         record['finished_at'] = utc_iso(now)
     if not check_mode:
-        write_json_atomic(path, record)
+        # The room kept since the record was opened is freed for this write.
+        remove_file(reserve_path(directory, record_id))
+        try:
+            write_json_atomic(path, record)
+        except (IOError, OSError) as exc:
+            raise WriteError('history record %s could not be written: %s' % (path, exc))
     return record, previous, path
 
 
@@ -441,6 +479,7 @@ def main():
             live=dict(type='dict'),
             limit=dict(type='int', default=20),
             require_previous=dict(type='bool', default=False),
+            reserve_bytes=dict(type='int', default=0),
             now=dict(type='float'),
         ),
         required_if=[
@@ -489,6 +528,14 @@ def main():
                 # Refused before anything is written: no record opened, no interrupted record closed.
                 module.fail_json(msg='GATE rollback.target FAILED: %s' % problem, unreadable=history['unreadable'],
                                  history=history)
+            given.update(previous_version=previous['version'], previous_commit=previous['commit'])
+            # The write proof comes first: a run that cannot write its record changes nothing.
+            try:
+                record, path = start_record(directory, record_id, given, now, module.check_mode,
+                                            params['reserve_bytes'])
+            except WriteError as exc:
+                module.fail_json(msg='GATE ledger.write FAILED: %s; nothing was changed' % exc,
+                                 path=os.path.join(directory, record_id + '.json'))
             closed = []
             for old in history['interrupted']:
                 if old.get('id') == record_id or not RECORD_ID_RE.match(str(old.get('id', ''))):
@@ -497,20 +544,19 @@ def main():
                     outcome='interrupted',
                     reason='run ended without closing its record; found by run %s' % record_id), now, module.check_mode)
                 closed.append(old['id'])
-            given.update(previous_version=previous['version'], previous_commit=previous['commit'])
-            record, path = start_record(directory, record_id, given, now, module.check_mode)
             module.exit_json(changed=True, history=history, previous=previous, closed=closed, record=record,
                              path=path, msg='history record %s started (%s), back to %s%s'
                              % (record_id, record.get('kind', 'no kind'), previous['version'],
                                 '; closed interrupted: %s' % ', '.join(closed) if closed else ''))
         if action == 'start':
-            record, path = start_record(directory, record_id, given, now, module.check_mode)
+            record, path = start_record(directory, record_id, given, now, module.check_mode,
+                                        params['reserve_bytes'])
             module.exit_json(changed=True, record=record, path=path,
                              msg='history record %s started (%s)' % (record_id, record.get('kind', 'no kind')))
         record, previous, path = finish_record(directory, record_id, given, now, module.check_mode)
         module.exit_json(changed=True, record=record, previous=previous, path=path,
                          msg='history record %s finished: %s' % (record_id, record.get('outcome')))
-    except ValueError as exc:
+    except (ValueError, WriteError) as exc:
         module.fail_json(msg=str(exc), path=os.path.join(directory, record_id + '.json'))
     except (IOError, OSError) as exc:
         module.fail_json(msg='cannot write history record in %s: %s' % (directory, exc))

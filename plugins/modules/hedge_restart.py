@@ -27,6 +27,9 @@ description:
     (gate C(restart.programs_running)).
   - Reads the state dir, never writes it. In check mode nothing is stopped or started; RV(needed) tells whether
     a restart would happen.
+  - Once it restarts, it finishes - a release is always started after the stop. It ignores C(SIGINT), C(SIGHUP)
+    and C(SIGTERM) from before the stop until the start has been issued (so do the C(supervisorctl) it runs),
+    and keeps running when the controller goes away (Ctrl-C on C(ansible-playbook), a lost connection).
 version_added: 0.3.0
 author:
   - GPT-Hedge operations
@@ -81,6 +84,14 @@ options:
     description: Seconds between two status reads while waiting.
     type: float
     default: 2
+  pid_file:
+    description:
+      - A file (in the automation's dir, never the engine's state dir) that holds this module's pid while it
+        restarts, from before the stop until every program is RUNNING or the wait ends; removed then.
+        C(hedge_lock) (O(gpt_hedge.activation.hedge_lock#module:busy_pid_file)) counts a live pid there as a live
+        holder of the box's lock, so no other run takes the lock over while a restart is in flight.
+      - Omitted - no pid file.
+    type: path
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
 '''
@@ -162,16 +173,23 @@ commands:
 
 import os
 import re
+import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import load_json
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import record_offsets
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
+    refuse_engine_state_dir,
+    remove_file,
+    write_json_atomic,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     check_engine_version,
     engine_version_facts,
 )
 
+SHIELDED_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
 IGNORED_ERRORS = re.compile(r'\((not running|already started)\)')
 STOPPED = re.compile(r'\s(FATAL|EXITED)\s')
 
@@ -194,6 +212,7 @@ class Restarter(object):
         self.clock = clock
         self.sleep = sleep
         self.commands = []
+        self.pid_file = None
 
     def ctl(self, *args):
         argv = list(self.params['supervisorctl']) + list(args)
@@ -222,6 +241,20 @@ class Restarter(object):
             return True, engine_check.get('reason') or 'engine version unknown'
         return False, '%s already running' % p['expected_version']
 
+    def write_pid_file(self):
+        """Note this process in O(pid_file) (best effort); returns the path written, else None."""
+        pid_file = self.params['pid_file']
+        if not pid_file:
+            return None
+        try:
+            write_json_atomic(pid_file, dict(pid=os.getpid(), started=time.time(), group=self.params['group']))
+        except (IOError, OSError) as exc:
+            # Not a reason to leave the release unstarted (a rollback on a full disk must restart too).
+            self.module.warn('pid file %s not written (%s): only the lock heartbeat tells that a restart runs'
+                             % (pid_file, exc))
+            return None
+        return pid_file
+
     def restart(self):
         p = self.params
         group = p['group']
@@ -230,13 +263,23 @@ class Restarter(object):
             targets = [group + ':']
         else:
             targets = ['%s:%s' % (group, program) for program in p['programs']]
-        # supervisorctl stops (then starts) the names it is given one after
-        # the other, in order.
-        errors += command_errors(self.run('stop', *targets))
-        # After every old process is stopped: what the old release writes
-        # until then must not count against the one started.
-        marks = self.offsets()
-        errors += command_errors(self.run('start', *targets))
+        # From here until the start is issued, an interrupt (Ctrl-C on the
+        # controller, a lost connection) must not leave the engine stopped:
+        # those signals are ignored, by this process and the supervisorctl it
+        # runs (an ignored signal stays ignored across exec).
+        previous = dict((sig, signal.signal(sig, signal.SIG_IGN)) for sig in SHIELDED_SIGNALS)
+        try:
+            self.pid_file = self.write_pid_file()
+            # supervisorctl stops (then starts) the names it is given one after
+            # the other, in order.
+            errors += command_errors(self.run('stop', *targets))
+            # After every old process is stopped: what the old release writes
+            # until then must not count against the one started.
+            marks = self.offsets()
+            errors += command_errors(self.run('start', *targets))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return marks, errors
 
     def wait_running(self):
@@ -267,6 +310,7 @@ def main():
             err_log=dict(type='path'),
             timeout=dict(type='float', default=60),
             poll_interval=dict(type='float', default=2),
+            pid_file=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -277,6 +321,11 @@ def main():
         module.fail_json(msg='programs must list the programs of group %s' % p['group'])
     if p['timeout'] < 0 or p['poll_interval'] <= 0:
         module.fail_json(msg='timeout must not be negative and poll_interval must be positive')
+    if p['pid_file']:
+        try:
+            refuse_engine_state_dir(os.path.dirname(os.path.abspath(p['pid_file'])))
+        except ValueError as exc:
+            module.fail_json(msg='pid_file: %s' % exc)
 
     restarter = Restarter(module)
     marks = restarter.offsets()
@@ -294,8 +343,15 @@ def main():
         result['msg'] = ('would restart: ' if needed else 'no restart needed: ') + reason
         module.exit_json(**result)
 
-    stopped_marks, errors = restarter.restart()
-    lines, running, timed_out = restarter.wait_running()
+    try:
+        stopped_marks, errors = restarter.restart()
+        lines, running, timed_out = restarter.wait_running()
+    finally:
+        if restarter.pid_file:
+            try:
+                remove_file(restarter.pid_file)
+            except OSError:
+                pass
     if timed_out:
         errors.append('not every program RUNNING within %s s' % p['timeout'])
     result.update(performed=True, marks=stopped_marks, status_lines=lines, errors=errors,

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
+
+import pytest
 
 from boxlib import FAST_GATES, gate_failure, run_playbook, spawn_playbook
 
@@ -65,3 +68,102 @@ def test_truncated_record_of_an_interrupted_run_refuses_before_any_change(fresh_
     assert record.read_text() == text[:len(text) // 2]
     assert not fresh_box.lock_path.exists()
     assert fresh_box.foreign_state_writes() == []
+
+
+@pytest.fixture
+def small_automation_dir(fresh_box):
+    """The box's automation dir on its own 256 KiB tmpfs (unmounted in teardown)."""
+    directory = fresh_box.lock_path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0750", "tmpfs", str(directory)], check=True)
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False)
+
+
+def fill(directory):
+    """Fill the filesystem of `directory` until it reports ENOSPC."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_full_automation_dir_after_the_change_still_rolls_back_and_is_recorded(
+        fresh_box, small_automation_dir, tmp_path):
+    """The automation dir fills up right after the checkout moved: the lock's
+    heartbeat cannot be written (GATE lock), the box rolls back although the
+    rollback's own record cannot be written (the message names it), and the
+    activation's record is closed as rolled_back in the room kept since it was
+    opened (it used to stay in_progress, the rollback never ran)."""
+    v76 = fresh_box.git("rev-parse", "v7.6^{commit}")
+    log = tmp_path / "full.log"
+    proc = spawn_playbook(fresh_box, "activate.yml", log, version="v7.6", **FAST_GATES)
+    try:
+        wait_for(lambda: fresh_box.head() == v76, 120, "the checkout of v7.6")
+        fill(small_automation_dir)
+        rc = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = log.read_text()
+    folded = " ".join(output.split())
+
+    assert rc != 0
+    reason = gate_failure(output, "lock")
+    assert "could not be written" in reason and "No space left on device" in reason, output[-3000:]
+    assert "automatic rollback to v7.5: verified" in folded, output[-3000:]
+    activation, = fresh_box.history()
+    assert activation["outcome"] == "rolled_back", activation
+    assert "No space left on device" in activation["reason"]
+    # The rollback's record could not be written, and the message names it.
+    rollback_record = fresh_box.history_dir / (activation["id"] + "-rollback.json")
+    assert f"history record {rollback_record} could not be written" in folded
+    assert not rollback_record.exists()
+    assert fresh_box.version_file() == "v7.5"
+    assert engine_version(fresh_box) == "v7.5"
+    assert {state for state, _pid in fresh_box.status().values()} == {"RUNNING"}
+    assert not fresh_box.lock_path.exists()
+    assert [p.name for p in fresh_box.history_dir.iterdir()] == [activation["id"] + ".json"]
+    assert sorted(p.name for p in small_automation_dir.iterdir()) == ["filler", "history", "lock.guard"]
+
+
+def restart_in_flight(box) -> bool:
+    """A program of the group stopped by the restart (not yet started again)."""
+    return any(state in ("STOPPED", "STOPPING") for state, _pid in box.status().values())
+
+
+def test_ctrl_c_during_the_restart_still_starts_a_release(fresh_box, tmp_path):
+    """SIGINT to ansible-playbook's process group while the restart module has
+    the programs stopped: the module ignores it and starts the release (it used
+    to die there, leaving every program STOPPED and the lock held); a rerun then
+    converges. While the restart runs, its pid file keeps the lock from being
+    taken over."""
+    proc = spawn_playbook(fresh_box, "activate.yml", tmp_path / "interrupted.log", version="v7.6", **FAST_GATES)
+    try:
+        wait_for(lambda: restart_in_flight(fresh_box), 180, "the restart stopping the programs")
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    wait_for(lambda: {state for state, _pid in fresh_box.status().values()} == {"RUNNING"}, 60,
+             "every program RUNNING again")
+    pid_file = fresh_box.lock_path.parent / "restart.pid"
+    wait_for(lambda: not pid_file.exists(), 60, "the restart module to finish")
+
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6", **FAST_GATES)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert fresh_box.version_file() == "v7.6"
+    assert engine_version(fresh_box) == "v7.6"
+    assert {state for state, _pid in fresh_box.status().values()} == {"RUNNING"}
+    assert fresh_box.history()[-1]["outcome"] == "success"
+    assert not fresh_box.lock_path.exists()

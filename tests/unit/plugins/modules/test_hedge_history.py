@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -467,3 +468,45 @@ def test_begin_without_require_previous_opens_the_record_on_the_live_release(run
     assert result.rc == 0, result
     assert result['previous'] == {'version': 'v7.6', 'commit': 'c76'}
     assert [u['path'] for u in result['history']['unreadable_newest']] == [str(broken)]
+
+
+# ---------------------------------------------------------------- begin: the write proof (reserve)
+
+def test_begin_keeps_room_for_closing_the_record_and_finish_frees_it(run_module, hdir):
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75,
+                  reserve_bytes=65536)
+    assert result.rc == 0, result
+    reserve = hdir / ('.%s.reserve' % RUN_ID)
+    assert reserve.stat().st_size == 65536
+    assert hist(run_module, hdir, 'query')['count'] == 1  # the reserve is never read as a record
+    done = hist(run_module, hdir, 'finish', record_id=RUN_ID, record={'outcome': 'success'})
+    assert done.rc == 0, done
+    assert not reserve.exists()
+    assert json.loads((hdir / (RUN_ID + '.json')).read_text())['outcome'] == 'success'
+
+
+@pytest.fixture
+def small_hdir(tmp_path):
+    """A history dir on its own 64 KiB tmpfs (root only; unmounted in teardown)."""
+    if os.geteuid() != 0:
+        pytest.skip('mounting a tmpfs needs root')
+    directory = tmp_path / 'history'
+    directory.mkdir()
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', str(directory)], check=True)
+    yield directory
+    subprocess.run(['umount', '-l', str(directory)], check=False)
+
+
+def test_begin_that_cannot_keep_its_room_leaves_nothing(run_module, small_hdir):
+    """A filesystem that takes the record but not the room for closing it: GATE ledger.write names the file;
+    no record, no reserve, no interrupted record closed."""
+    hdir = small_hdir
+    write_records(hdir, [rec('r1', '2026-11-24T10:00:00Z', version='v7.6', outcome='in_progress',
+                             previous_version='v7.5', previous_commit='c75')])
+    before = {p.name: p.read_text() for p in hdir.iterdir()}
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75,
+                  reserve_bytes=65536)
+    assert result['failed'] is True
+    assert result['msg'].startswith('GATE ledger.write FAILED: history dir %s cannot hold' % hdir), result['msg']
+    assert '.%s.reserve' % RUN_ID in result['msg'] and 'nothing was changed' in result['msg']
+    assert {p.name: p.read_text() for p in hdir.iterdir()} == before

@@ -3,12 +3,15 @@ group of three programs, in a temporary directory."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from hedge_test_support import finish_module
 
 BIN = Path(sys.executable).parent
 PROGRAMS = ['executor', 'dashboard', 'sync_state']
@@ -195,3 +198,26 @@ def test_bad_parameters_fail_with_one_reason(run_module, tmp_path, args, reason)
     result = run_module('hedge_restart', Box(tmp_path).args(**args))
     assert result['failed'] is True
     assert reason in result['msg']
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGHUP, signal.SIGTERM], ids=['INT', 'HUP', 'TERM'])
+def test_an_interrupt_during_the_restart_still_starts_the_release(run_module, box, tmp_path, sig):
+    """The signal arrives once the pid file says the restart is in flight (Ctrl-C on the controller reaches
+    the module's process group): the module ignores it, starts the programs, waits for RUNNING and removes
+    its pid file."""
+    box.engine('v7.5')
+    before = box.pids()
+    pid_file = tmp_path / 'activation' / 'restart.pid'
+    pid_file.parent.mkdir()
+    proc = run_module('hedge_restart', box.args(pid_file=str(pid_file)), popen=True)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert json.loads(pid_file.read_text())['pid'] == proc.pid
+    proc.send_signal(sig)
+    result = finish_module(proc)
+    assert result['performed'] is True and result['not_running'] == [], result
+    after = box.pids()
+    assert sorted(after) == ['hedge:%s' % p for p in sorted(PROGRAMS)]
+    assert all(after[name] != pid for name, pid in before.items())
+    assert not pid_file.exists()
