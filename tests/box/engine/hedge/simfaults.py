@@ -49,6 +49,11 @@ fault                    behaviour
 ``pretag_fail``          the engine's pytest suite (``make pretag-<VERSION>``) fails
 ``sanity_fail``          the runtime sanity script exits 1 (a ``FAIL`` line) against the
                          state dir of a checkout at this VERSION
+``exit_after_start``     executor exits with status 1 ``EXIT_AFTER_START_S`` (4 s) after each
+                         start, past supervisor's ``startsecs``: RUNNING, then EXITED and
+                         started again by supervisor (a crash loop ``status`` shows as RUNNING)
+``slow_stop``            executor takes ``SLOW_STOP_S`` (3 s) to exit on SIGTERM (supervisor
+                         shows STOPPING meanwhile)
 =======================  ==============================================================
 """
 import json
@@ -72,7 +77,11 @@ FAULTS = (
     "dashboard_down",
     "pretag_fail",
     "sanity_fail",
+    "exit_after_start",
+    "slow_stop",
 )
+EXIT_AFTER_START_S = 4.0
+SLOW_STOP_S = 3.0
 
 POINTER_FILE = "hedge-sim.json"
 ENV_FAULTS_DIR = "HEDGE_SIM_FAULTS_DIR"
