@@ -169,3 +169,25 @@ def test_ctrl_c_during_the_restart_still_starts_a_release(fresh_box, tmp_path):
     assert {state for state, _pid in fresh_box.status().values()} == {"RUNNING"}
     assert fresh_box.history()[-1]["outcome"] == "success"
     assert not fresh_box.lock_path.exists()
+
+
+def test_a_release_that_exits_after_each_start_fails_the_stability_window(fresh_box, tmp_path):
+    """The v7.6 executor exits 4 s after each start, past supervisor's
+    startsecs, and supervisor starts it again: RUNNING at every status read,
+    yet a crash loop. The restart's stability window sees the new pid, GATE
+    restart.programs_running fails and the box rolls back to v7.5 (it used to
+    be recorded a success)."""
+    fresh_box.set_fault("v7.6", "exit_after_start")
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6", **FAST_GATES)
+
+    assert run.rc != 0
+    reason = gate_failure(run.stdout, "restart.programs_running")
+    assert "not stable for 6 s after the restart: hedge-executor" in reason, run.stdout[-3000:]
+    assert "automatic rollback to v7.5: verified" in " ".join(run.stdout.split())
+    assert fresh_box.version_file() == "v7.5"
+    assert engine_version(fresh_box) == "v7.5"
+    assert {state for state, _pid in fresh_box.status().values()} == {"RUNNING"}
+    activation, rollback = fresh_box.history()
+    assert (activation["outcome"], activation["failed_gate"]) == ("rolled_back", "restart.programs_running")
+    assert rollback["outcome"] == "success"
+    assert not fresh_box.lock_path.exists()
