@@ -154,6 +154,31 @@ def create_json_exclusive(path, data, mode=FILE_MODE):
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+def reserve_space(path, size, mode=FILE_MODE):
+    """Create ``path`` holding ``size`` zero bytes, fsync'ed (file and dir): proof that the dir's filesystem takes
+    that much, kept as room for later writes (free it with :func:`remove_file` right before them).
+
+    Raises OSError (e.g. ENOSPC) after removing a partial file.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, 'O_CLOEXEC', 0), mode)
+    try:
+        os.fchmod(fd, mode)
+        chunk = b'\0' * 65536
+        left = int(size)
+        while left > 0:
+            left -= os.write(fd, chunk[:left])
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
 def remove_file(path):
     """Remove ``path`` and fsync its dir.  Returns False when it did not exist."""
     try:

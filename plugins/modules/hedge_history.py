@@ -62,7 +62,27 @@ options:
       - The release to come back to (RV(previous)) is this one, except after an interrupted run that had already
         deployed its target (the last record is V(in_progress) and its C(version) is the live version) - then it is
         that run's C(previous_version) and C(previous_commit).
+      - When a record newer than every readable record cannot be read (RV(unreadable_newest)), that run may have
+        changed the box, and the live release is the one to come back to only when the newest readable record is a
+        V(success) of it; otherwise it is not established (see O(require_previous)).
     type: dict
+  reserve_bytes:
+    description:
+      - For V(begin) and V(start), the write proof - after the record, also write this many bytes to
+        C(<dir>/.<record_id>.reserve) (fsync'ed), kept as room for the record's last write. V(finish) frees it right
+        before writing. When either write fails (e.g. the filesystem is full), nothing is left behind and
+        V(begin) fails with C(GATE ledger.write FAILED) naming the file, before anything else is written.
+      - V(0) keeps no room.
+    type: int
+    default: 0
+  require_previous:
+    description:
+      - For V(begin), fail (C(GATE rollback.target FAILED)) before writing anything - no record opened, no
+        interrupted record closed - when the release to come back to cannot be established from readable records
+        (see RV(unreadable_newest)). Activations need it, for their automatic rollback.
+      - Without it the record is opened with the live release as C(previous_version).
+    type: bool
+    default: false
   limit:
     description:
       - For V(query) and V(begin), the number of records returned in RV(records) (the newest ones).
@@ -76,8 +96,8 @@ extends_documentation_fragment:
   - gpt_hedge.activation.attributes
 notes:
   - Records are ordered by C(started_at) (ISO-8601 UTC text, so text order is time order), then by C(id).
-  - V(query) on a missing dir returns an empty history. Files that are not a JSON object are skipped and
-    listed in RV(unreadable).
+  - V(query) on a missing dir returns an empty history. Files that are not a JSON object are skipped, listed in
+    RV(unreadable) and reported as a warning naming their path.
   - In check mode V(start) and V(finish) report C(changed=true) and the record they would write, and write nothing.
 seealso:
   - module: gpt_hedge.activation.hedge_lock
@@ -233,6 +253,14 @@ unreadable:
   sample:
     - path: /var/lib/gpt-hedge/activation/history/broken.json
       error: "malformed JSON: Expecting value: line 1 column 1 (char 0)"
+      mtime: 1795604940.2
+unreadable_newest:
+  description:
+    - The entries of RV(unreadable) written at or after the newest readable record (all of them when no record is
+      readable), C(path), C(error), C(mtime) - runs the readable history cannot account for.
+  returned: when O(action=query)
+  type: list
+  elements: dict
 msg:
   description: One line summary.
   returned: always
@@ -248,6 +276,8 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records
     ensure_dir,
     read_json,
     refuse_engine_state_dir,
+    remove_file,
+    reserve_space,
     utc_iso,
     write_json_atomic,
 )
@@ -260,14 +290,25 @@ def sort_key(record):
     return ('' if started is None else str(started), str(record.get('id', '')))
 
 
+def file_mtime(path):
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
 def read_history(directory):
-    """Return ``(records sorted oldest first, unreadable)``; a missing dir is an empty history."""
-    records, unreadable = [], []
+    """Return ``(records sorted oldest first, unreadable, newest_mtime)``; a missing dir is an empty history.
+
+    ``unreadable`` lists ``{path, error, mtime}``; ``newest_mtime`` is the latest write time of a readable record
+    (None without one).
+    """
+    records, unreadable, newest_mtime = [], [], None
     try:
         names = sorted(os.listdir(directory))
     except (IOError, OSError):
         if not os.path.exists(directory):
-            return records, unreadable
+            return records, unreadable, newest_mtime
         raise
     for name in names:
         if name.startswith('.') or not name.endswith('.json'):
@@ -276,14 +317,24 @@ def read_history(directory):
         if not os.path.isfile(path):
             continue
         data, error, dummy = read_json(path)
+        mtime = file_mtime(path)
         if error is not None:
-            unreadable.append({'path': path, 'error': error})
+            unreadable.append({'path': path, 'error': error, 'mtime': mtime})
             continue
         if 'id' not in data:
             data['id'] = name[:-len('.json')]
         records.append(data)
+        if mtime is not None and (newest_mtime is None or mtime > newest_mtime):
+            newest_mtime = mtime
     records.sort(key=sort_key)
-    return records, unreadable
+    return records, unreadable, newest_mtime
+
+
+def newer_than(unreadable, newest_mtime):
+    """The unreadable records written at or after the newest readable one (all of them when none is readable):
+    runs the readable history cannot account for."""
+    return [u for u in unreadable
+            if newest_mtime is None or u.get('mtime') is None or u['mtime'] >= newest_mtime]
 
 
 def newest(records, key, value):
@@ -305,7 +356,7 @@ def last_release_change(records):
 
 def query(directory, limit):
     """The answer of action=query (without changed)."""
-    records, unreadable = read_history(directory)
+    records, unreadable, newest_mtime = read_history(directory)
     shown = records[-limit:] if limit else []
     interrupted = [r for r in records if r.get('outcome') == 'in_progress']
     last = records[-1] if records else None
@@ -318,20 +369,54 @@ def query(directory, limit):
         msg += '; %d unreadable file(s)' % len(unreadable)
     return dict(records=shown, count=len(records), last=last, last_activation=last_release_change(records),
                 last_good=newest(records, 'outcome', 'success'), interrupted=interrupted, unreadable=unreadable,
-                msg=msg)
+                unreadable_newest=newer_than(unreadable, newest_mtime), msg=msg)
 
 
-def previous_release(last, live):
-    """The release to come back to: what is live, or, after an interrupted run
-    that had already deployed its target, the release that was live before it."""
+def describe_record(record):
+    if not record:
+        return 'none'
+    return '%s (%s %s, %s)' % (record.get('id'), record.get('kind', '?'), record.get('version', '?'),
+                               record.get('outcome', '?'))
+
+
+def previous_release(last, live, unreadable_newest=()):
+    """``(release, problem)``: the release to come back to, and why it cannot be established (else None).
+
+    It is what is live, or, after an interrupted run that had already deployed its target, the release that
+    was live before it. When a record newer than every readable one cannot be read, that run may have changed
+    the box: the live release counts only when the newest readable record is a success of that very release;
+    otherwise ``problem`` says why the release to come back to is not known (``release`` is then what is live).
+    """
     last = last or {}
+    live_release = dict(version=live.get('tag') or live.get('version'), commit=live.get('commit'))
+    if unreadable_newest:
+        if last.get('outcome') == 'success' and last.get('version') == live_release['version']:
+            return live_release, None
+        return live_release, (
+            'the release to come back to cannot be established: history record(s) %s cannot be read (%s) and '
+            'no readable record accounts for the live release %s (newest readable record: %s); check what the '
+            'box runs, move the unreadable record(s) out of %s (keep them for the incident) and run again'
+            % (', '.join(u['path'] for u in unreadable_newest),
+               '; '.join(u['error'] for u in unreadable_newest), live_release['version'] or '?',
+               describe_record(last), os.path.dirname(unreadable_newest[0]['path'])))
     if (last.get('outcome') == 'in_progress' and last.get('previous_version')
             and last.get('version') == live.get('version')):
-        return dict(version=last.get('previous_version'), commit=last.get('previous_commit'))
-    return dict(version=live.get('tag') or live.get('version'), commit=live.get('commit'))
+        return dict(version=last.get('previous_version'), commit=last.get('previous_commit')), None
+    return live_release, None
 
 
-def start_record(directory, record_id, given, now, check_mode):
+def reserve_path(directory, record_id):
+    """The room kept for the last write of a record (a dot file: never read as a record)."""
+    return os.path.join(directory, '.%s.reserve' % record_id)
+
+
+class WriteError(Exception):
+    """A record (or its reserve) could not be written; the message names the file."""
+
+
+def start_record(directory, record_id, given, now, check_mode, reserve_bytes=0):
+    """Open the record; with ``reserve_bytes``, also keep that much room for its last write (the write proof).
+    On a write failure nothing is left behind and WriteError names the file."""
     path = os.path.join(directory, record_id + '.json')
     if os.path.lexists(path):
         raise ValueError('history record %s already exists (%s); a run id is started only once' % (record_id, path))
@@ -341,7 +426,18 @@ def start_record(directory, record_id, given, now, check_mode):
     record.setdefault('outcome', 'in_progress')
     if not check_mode:
         ensure_dir(directory)
-        write_json_atomic(path, record)
+        try:
+            write_json_atomic(path, record)
+        except (IOError, OSError) as exc:
+            raise WriteError('history record %s could not be written: %s' % (path, exc))
+        if reserve_bytes > 0:
+            reserve = reserve_path(directory, record_id)
+            try:
+                reserve_space(reserve, reserve_bytes)
+            except (IOError, OSError) as exc:
+                remove_file(path)
+                raise WriteError('history dir %s cannot hold the %d bytes kept for closing record %s (%s): %s'
+                                 % (directory, reserve_bytes, record_id, reserve, exc))
     return record, path
 
 
@@ -359,8 +455,18 @@ def finish_record(directory, record_id, given, now, check_mode):
     if 'finished_at' not in given:
         record['finished_at'] = utc_iso(now)
     if not check_mode:
-        write_json_atomic(path, record)
+        # The room kept since the record was opened is freed for this write.
+        remove_file(reserve_path(directory, record_id))
+        try:
+            write_json_atomic(path, record)
+        except (IOError, OSError) as exc:
+            raise WriteError('history record %s could not be written: %s' % (path, exc))
     return record, previous, path
+
+
+def warn_unreadable(module, history):
+    for item in history['unreadable']:
+        module.warn('history record %s cannot be read and was skipped: %s' % (item['path'], item['error']))
 
 
 def main():
@@ -372,6 +478,8 @@ def main():
             record=dict(type='dict', default={}),
             live=dict(type='dict'),
             limit=dict(type='int', default=20),
+            require_previous=dict(type='bool', default=False),
+            reserve_bytes=dict(type='int', default=0),
             now=dict(type='float'),
         ),
         required_if=[
@@ -396,6 +504,7 @@ def main():
             history = query(directory, params['limit'])
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read history dir %s: %s' % (directory, exc))
+        warn_unreadable(module, history)
         module.exit_json(changed=False, **history)
 
     record_id = params['record_id']
@@ -413,6 +522,20 @@ def main():
     try:
         if action == 'begin':
             history = query(directory, params['limit'])
+            previous, problem = previous_release(history['last'], params['live'], history['unreadable_newest'])
+            warn_unreadable(module, history)
+            if problem is not None and params['require_previous']:
+                # Refused before anything is written: no record opened, no interrupted record closed.
+                module.fail_json(msg='GATE rollback.target FAILED: %s' % problem, unreadable=history['unreadable'],
+                                 history=history)
+            given.update(previous_version=previous['version'], previous_commit=previous['commit'])
+            # The write proof comes first: a run that cannot write its record changes nothing.
+            try:
+                record, path = start_record(directory, record_id, given, now, module.check_mode,
+                                            params['reserve_bytes'])
+            except WriteError as exc:
+                module.fail_json(msg='GATE ledger.write FAILED: %s; nothing was changed' % exc,
+                                 path=os.path.join(directory, record_id + '.json'))
             closed = []
             for old in history['interrupted']:
                 if old.get('id') == record_id or not RECORD_ID_RE.match(str(old.get('id', ''))):
@@ -421,21 +544,19 @@ def main():
                     outcome='interrupted',
                     reason='run ended without closing its record; found by run %s' % record_id), now, module.check_mode)
                 closed.append(old['id'])
-            previous = previous_release(history['last'], params['live'])
-            given.update(previous_version=previous['version'], previous_commit=previous['commit'])
-            record, path = start_record(directory, record_id, given, now, module.check_mode)
             module.exit_json(changed=True, history=history, previous=previous, closed=closed, record=record,
                              path=path, msg='history record %s started (%s), back to %s%s'
                              % (record_id, record.get('kind', 'no kind'), previous['version'],
                                 '; closed interrupted: %s' % ', '.join(closed) if closed else ''))
         if action == 'start':
-            record, path = start_record(directory, record_id, given, now, module.check_mode)
+            record, path = start_record(directory, record_id, given, now, module.check_mode,
+                                        params['reserve_bytes'])
             module.exit_json(changed=True, record=record, path=path,
                              msg='history record %s started (%s)' % (record_id, record.get('kind', 'no kind')))
         record, previous, path = finish_record(directory, record_id, given, now, module.check_mode)
         module.exit_json(changed=True, record=record, previous=previous, path=path,
                          msg='history record %s finished: %s' % (record_id, record.get('outcome')))
-    except ValueError as exc:
+    except (ValueError, WriteError) as exc:
         module.fail_json(msg=str(exc), path=os.path.join(directory, record_id + '.json'))
     except (IOError, OSError) as exc:
         module.fail_json(msg='cannot write history record in %s: %s' % (directory, exc))

@@ -20,8 +20,10 @@ description:
   - A lock that is held by another run is not a module failure. The module returns RV(acquired=false) together
     with the holder, and the calling role turns that into a named gate.
   - A lock held by another run is taken over when its last heartbeat is older than O(ttl), when the caller has
-    established that its holder is gone and names its run id in O(steal_from), or when the lock file is not
-    valid JSON.
+    established that its holder is gone and names its run id in O(steal_from), or when O(break_lock) is set.
+  - A lock file that cannot be read (not JSON, not an object, empty, no run id or heartbeat) is not taken over -
+    whether another run holds the box is unknown. The module returns RV(acquired=false) and RV(unreadable); only
+    O(break_lock) takes it over.
 version_added: 1.0.0
 author:
   - GPT-Hedge operations
@@ -64,6 +66,19 @@ options:
       - Run id of a holder the caller has established is gone (for example its controller pid is dead).
       - With O(state=present) the lock is taken over only if the current holder has exactly this run id.
     type: str
+  busy_pid_file:
+    description:
+      - The pid file a restart in flight keeps on the box (C(hedge_restart) O(gpt_hedge.activation.hedge_restart#module:pid_file)).
+      - While it names a live C(hedge_restart) process, the lock is not taken over from its holder (neither with
+        O(steal_from) nor expired) - the run is still changing the box although its controller may be gone.
+    type: path
+  break_lock:
+    description:
+      - With O(state=present), take over whatever lock is there (an unreadable lock file, or a lock held by another
+        run) - the operator's deliberate decision after checking that no other run works on the box.
+      - RV(stale_reason) is then C(broken deliberately (break_lock)) and RV(taken_over_from) the lock broken.
+    type: bool
+    default: false
   now:
     description:
       - Epoch seconds to use as the current time instead of the target's clock (for tests).
@@ -187,10 +202,19 @@ taken_over_from:
 stale_reason:
   description:
     - Why the previous lock was taken over, else null.
-    - "C(expired: last heartbeat N s ago), C(holder gone (steal_from)) or C(unreadable lock)."
+    - "C(expired: last heartbeat N s ago), C(holder gone (steal_from)) or C(broken deliberately (break_lock))."
   returned: always
   type: str
   sample: "expired: last heartbeat 1830 s ago"
+busy:
+  description: The live restart module found through O(busy_pid_file) (C(pid), C(path)), else null.
+  returned: always
+  type: dict
+unreadable:
+  description: Why the lock file found could not be read (for example C(malformed JSON ...) or C(no run_id)), else null.
+  returned: always
+  type: str
+  sample: "malformed JSON: Expecting value: line 1 column 1 (char 0)"
 now:
   description: Epoch seconds used as the current time.
   returned: always
@@ -346,7 +370,29 @@ def new_lock(run_id, holder, now):
     }
 
 
-def decide(params, current, problem, now):
+def busy_module(path):
+    """``{pid, path}`` when ``path`` names a live hedge_restart process, else None."""
+    if not path:
+        return None
+    data, error, dummy = read_json(path)
+    pid = data.get('pid') if error is None else None
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            return None
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            if b'hedge_restart' not in handle.read():
+                return None  # the pid was reused
+    except (IOError, OSError):
+        pass  # no /proc: the live pid counts
+    return dict(pid=pid, path=path)
+
+
+def decide(params, current, problem, now, busy=None):
     """Pure decision: what to do with lock ``current`` (None = free).
 
     Returns a dict with ``op`` (none|create|replace|remove), ``new`` (the lock after the task or None),
@@ -397,9 +443,13 @@ def decide(params, current, problem, now):
         return out
 
     reason = None
-    if problem is not None:
-        reason = 'unreadable lock'
-        detail = 'lock file unreadable (%s)' % problem
+    if params['break_lock']:
+        reason = 'broken deliberately (break_lock)'
+        detail = 'lock file unreadable (%s)' % problem if problem is not None else describe(current, now)
+    elif problem is not None:
+        out['msg'] = ('lock file unreadable (%s): whether another run holds the box is unknown; '
+                      'not taken over without break_lock' % problem)
+        return out
     elif params['steal_from'] is not None and current.get('run_id') == params['steal_from']:
         reason = 'holder gone (steal_from)'
         detail = describe(current, now)
@@ -408,6 +458,10 @@ def decide(params, current, problem, now):
         if hb_age is not None and hb_age > params['ttl']:
             reason = 'expired: last heartbeat %d s ago' % int(hb_age)
             detail = describe(current, now)
+    if reason is not None and busy is not None and not params['break_lock']:
+        out['msg'] = ('lock held by %s, whose restart is still running on the box (pid %d, %s); not taken over'
+                      % (describe(current, now), busy['pid'], busy['path']))
+        return out
     if reason is not None:
         out.update(op='replace', new=new_lock(run_id, params['holder'], now), acquired=True, changed=True,
                    taken_over_from=current, stale_reason=reason,
@@ -430,6 +484,8 @@ def main():
             holder=dict(type='dict', default={}),
             ttl=dict(type='int', default=900),
             steal_from=dict(type='str'),
+            break_lock=dict(type='bool', default=False),
+            busy_pid_file=dict(type='path'),
             now=dict(type='float'),
         ),
         supports_check_mode=True,
@@ -457,7 +513,9 @@ def main():
             ensure_dir(directory)
         with Guard(path + '.guard', create=not check):
             current, problem = read_lock(path)
-            result = decide(params, current, problem, now)
+            busy = busy_module(params['busy_pid_file']) if params['state'] == 'present' else None
+            result = decide(params, current, problem, now, busy)
+            found_problem = problem
             if not check:
                 if result['op'] == 'create':
                     try:
@@ -495,6 +553,8 @@ def main():
         heartbeat_age_s=_round(hb_age),
         taken_over_from=result['taken_over_from'],
         stale_reason=result['stale_reason'],
+        unreadable=found_problem,
+        busy=busy,
         now=now,
         msg=result['msg'],
     )

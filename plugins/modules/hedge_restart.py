@@ -27,6 +27,9 @@ description:
     (gate C(restart.programs_running)).
   - Reads the state dir, never writes it. In check mode nothing is stopped or started; RV(needed) tells whether
     a restart would happen.
+  - Once it restarts, it finishes - a release is always started after the stop. It ignores C(SIGINT), C(SIGHUP)
+    and C(SIGTERM) from before the stop until the start has been issued (so do the C(supervisorctl) it runs),
+    and keeps running when the controller goes away (Ctrl-C on C(ansible-playbook), a lost connection).
 version_added: 0.3.0
 author:
   - GPT-Hedge operations
@@ -81,6 +84,22 @@ options:
     description: Seconds between two status reads while waiting.
     type: float
     default: 2
+  stable_seconds:
+    description:
+      - After a restart, once every program is RUNNING, how long each must stay RUNNING with the same pid and a
+        growing uptime (no exit in supervisord's view, even one it restarted from). A program that does not is
+        listed in RV(unstable) and RV(errors). Polled every O(poll_interval); the first exit ends the wait.
+      - V(0) - no stability window. Not applied when no restart was needed.
+    type: float
+    default: 0
+  pid_file:
+    description:
+      - A file (in the automation's dir, never the engine's state dir) that holds this module's pid while it
+        restarts, from before the stop until every program is RUNNING or the wait ends; removed then.
+        C(hedge_lock) (O(gpt_hedge.activation.hedge_lock#module:busy_pid_file)) counts a live pid there as a live
+        holder of the box's lock, so no other run takes the lock over while a restart is in flight.
+      - Omitted - no pid file.
+    type: path
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
 '''
@@ -153,6 +172,14 @@ errors:
   returned: always
   type: list
   elements: str
+unstable:
+  description:
+    - Programs that exited (or changed pid, or whose uptime went back) during the O(stable_seconds) window, each
+      with C(program), C(before) and C(after) (C(state pid uptime) of the status lines), C(after_s) (seconds into
+      the window).
+  returned: always
+  type: list
+  elements: dict
 commands:
   description: The supervisorctl commands run (argv, rc, output lines), status reads excluded.
   returned: always
@@ -162,16 +189,23 @@ commands:
 
 import os
 import re
+import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import load_json
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import record_offsets
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
+    refuse_engine_state_dir,
+    remove_file,
+    write_json_atomic,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     check_engine_version,
     engine_version_facts,
 )
 
+SHIELDED_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
 IGNORED_ERRORS = re.compile(r'\((not running|already started)\)')
 STOPPED = re.compile(r'\s(FATAL|EXITED)\s')
 
@@ -180,6 +214,32 @@ def running_programs(lines, group, programs):
     pattern = re.compile(r'^%s:(\S+)\s+RUNNING' % re.escape(group))
     running = set(m.group(1) for m in (pattern.match(line) for line in lines) if m)
     return [p for p in programs if p in running]
+
+
+STATUS_LINE = re.compile(r'^(?P<group>[^:\s]+):(?P<program>\S+)\s+(?P<state>[A-Z]+)'
+                         r'(?:\s+pid\s+(?P<pid>\d+),\s+uptime\s+(?:(?P<days>\d+) days?, )?(?P<uptime>[\d:]+))?')
+
+
+def program_status(lines, group):
+    """``{program: (state, pid, uptime_s)}`` of the group from ``supervisorctl status`` lines."""
+    out = {}
+    for line in lines:
+        m = STATUS_LINE.match(line.strip())
+        if not m or m.group('group') != group:
+            continue
+        uptime = None
+        if m.group('uptime'):
+            uptime = 0
+            for part in m.group('uptime').split(':'):
+                uptime = uptime * 60 + int(part)
+            uptime += 86400 * int(m.group('days') or 0)
+        out[m.group('program')] = (m.group('state'), m.group('pid'), uptime)
+    return out
+
+
+def describe_status(status):
+    state, pid, uptime = status if status else ('absent', None, None)
+    return '%s%s%s' % (state, ' pid %s' % pid if pid else '', ' uptime %d s' % uptime if uptime is not None else '')
 
 
 def command_errors(lines):
@@ -194,6 +254,7 @@ class Restarter(object):
         self.clock = clock
         self.sleep = sleep
         self.commands = []
+        self.pid_file = None
 
     def ctl(self, *args):
         argv = list(self.params['supervisorctl']) + list(args)
@@ -222,6 +283,20 @@ class Restarter(object):
             return True, engine_check.get('reason') or 'engine version unknown'
         return False, '%s already running' % p['expected_version']
 
+    def write_pid_file(self):
+        """Note this process in O(pid_file) (best effort); returns the path written, else None."""
+        pid_file = self.params['pid_file']
+        if not pid_file:
+            return None
+        try:
+            write_json_atomic(pid_file, dict(pid=os.getpid(), started=time.time(), group=self.params['group']))
+        except (IOError, OSError) as exc:
+            # Not a reason to leave the release unstarted (a rollback on a full disk must restart too).
+            self.module.warn('pid file %s not written (%s): only the lock heartbeat tells that a restart runs'
+                             % (pid_file, exc))
+            return None
+        return pid_file
+
     def restart(self):
         p = self.params
         group = p['group']
@@ -230,13 +305,23 @@ class Restarter(object):
             targets = [group + ':']
         else:
             targets = ['%s:%s' % (group, program) for program in p['programs']]
-        # supervisorctl stops (then starts) the names it is given one after
-        # the other, in order.
-        errors += command_errors(self.run('stop', *targets))
-        # After every old process is stopped: what the old release writes
-        # until then must not count against the one started.
-        marks = self.offsets()
-        errors += command_errors(self.run('start', *targets))
+        # From here until the start is issued, an interrupt (Ctrl-C on the
+        # controller, a lost connection) must not leave the engine stopped:
+        # those signals are ignored, by this process and the supervisorctl it
+        # runs (an ignored signal stays ignored across exec).
+        previous = dict((sig, signal.signal(sig, signal.SIG_IGN)) for sig in SHIELDED_SIGNALS)
+        try:
+            self.pid_file = self.write_pid_file()
+            # supervisorctl stops (then starts) the names it is given one after
+            # the other, in order.
+            errors += command_errors(self.run('stop', *targets))
+            # After every old process is stopped: what the old release writes
+            # until then must not count against the one started.
+            marks = self.offsets()
+            errors += command_errors(self.run('start', *targets))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return marks, errors
 
     def wait_running(self):
@@ -250,6 +335,34 @@ class Restarter(object):
                 timed_out = len(running) < len(p['programs']) and not stopped
                 return lines, running, timed_out
             self.sleep(min(p['poll_interval'], max(deadline - self.clock(), 0)))
+
+    def watch_stable(self, lines):
+        """Poll for O(stable_seconds) from the status ``lines`` where every program is RUNNING; return
+        ``(last lines, unstable)`` - unstable empty when every program kept its process."""
+        p = self.params
+        first = program_status(lines, p['group'])
+        start = self.clock()
+        deadline = start + p['stable_seconds']
+        while self.clock() < deadline:
+            self.sleep(min(p['poll_interval'], max(deadline - self.clock(), 0)))
+            _rc, lines = self.ctl('status')
+            changed = stability_changes(first, program_status(lines, p['group']), p['programs'])
+            if changed:
+                elapsed = round(self.clock() - start, 1)
+                return lines, [dict(program=program, before=describe_status(before), after=describe_status(after),
+                                    after_s=elapsed) for program, before, after in changed]
+        return lines, []
+
+
+def stability_changes(first, now, programs):
+    """Programs whose status ``now`` is not the RUNNING process of ``first`` (same pid, uptime not going back)."""
+    changed = []
+    for program in programs:
+        before, after = first.get(program), now.get(program)
+        if (after is None or after[0] != 'RUNNING' or after[1] != before[1]
+                or (after[2] is not None and before[2] is not None and after[2] < before[2])):
+            changed.append((program, before, after))
+    return changed
 
 
 def main():
@@ -267,6 +380,8 @@ def main():
             err_log=dict(type='path'),
             timeout=dict(type='float', default=60),
             poll_interval=dict(type='float', default=2),
+            pid_file=dict(type='path'),
+            stable_seconds=dict(type='float', default=0),
         ),
         supports_check_mode=True,
     )
@@ -275,8 +390,13 @@ def main():
         module.fail_json(msg='supervisorctl must name the supervisorctl command')
     if not p['programs']:
         module.fail_json(msg='programs must list the programs of group %s' % p['group'])
-    if p['timeout'] < 0 or p['poll_interval'] <= 0:
-        module.fail_json(msg='timeout must not be negative and poll_interval must be positive')
+    if p['timeout'] < 0 or p['poll_interval'] <= 0 or p['stable_seconds'] < 0:
+        module.fail_json(msg='timeout and stable_seconds must not be negative and poll_interval must be positive')
+    if p['pid_file']:
+        try:
+            refuse_engine_state_dir(os.path.dirname(os.path.abspath(p['pid_file'])))
+        except ValueError as exc:
+            module.fail_json(msg='pid_file: %s' % exc)
 
     restarter = Restarter(module)
     marks = restarter.offsets()
@@ -289,19 +409,36 @@ def main():
     result = dict(changed=needed, needed=needed, reason=reason, performed=False, marks=marks,
                   running_before=running_before, engine_version_before=engine_check.get('value'),
                   status_lines=status_before, not_running=[x for x in p['programs'] if x not in running_before],
-                  errors=[], commands=restarter.commands)
+                  errors=[], unstable=[], commands=restarter.commands)
     if module.check_mode or not needed:
         result['msg'] = ('would restart: ' if needed else 'no restart needed: ') + reason
         module.exit_json(**result)
 
-    stopped_marks, errors = restarter.restart()
-    lines, running, timed_out = restarter.wait_running()
+    unstable = []
+    try:
+        stopped_marks, errors = restarter.restart()
+        lines, running, timed_out = restarter.wait_running()
+        if len(running) == len(p['programs']) and p['stable_seconds'] > 0:
+            lines, unstable = restarter.watch_stable(lines)
+            running = running_programs(lines, p['group'], p['programs'])
+            for item in unstable:
+                errors.append('%s did not stay RUNNING for the %s s stability window: %s, %s s later %s'
+                              % (item['program'], p['stable_seconds'], item['before'], item['after_s'],
+                                 item['after']))
+    finally:
+        if restarter.pid_file:
+            try:
+                remove_file(restarter.pid_file)
+            except OSError:
+                pass
     if timed_out:
         errors.append('not every program RUNNING within %s s' % p['timeout'])
-    result.update(performed=True, marks=stopped_marks, status_lines=lines, errors=errors,
+    result.update(performed=True, marks=stopped_marks, status_lines=lines, errors=errors, unstable=unstable,
                   not_running=[x for x in p['programs'] if x not in running])
     result['msg'] = 'restarted (%s): %s' % (reason, 'every program RUNNING' if not result['not_running']
                                              else 'not RUNNING: ' + ', '.join(result['not_running']))
+    if unstable:
+        result['msg'] += '; unstable: ' + ', '.join(item['program'] for item in unstable)
     module.exit_json(**result)
 
 

@@ -354,6 +354,56 @@ def test_crash_at_boot_is_fatal(box):
     install_box.wait_ready(box, timeout=30)
 
 
+def executor_pid(box):
+    return supervisorctl_pid(box, "hedge:hedge-executor")
+
+
+def supervisorctl_pid(box, name):
+    out = install_box.supervisorctl(box, "pid", name).stdout.strip()
+    return int(out) if out.isdigit() and int(out) > 0 else None
+
+
+@live
+def test_exit_after_start_crash_loops_past_startsecs(box):
+    """The executor exits 4 s after each start (past startsecs=2): supervisor counts it RUNNING, then
+    starts it again - a new pid each time."""
+    install_box.set_fault(box["faults_dir"], "v7.5", "exit_after_start")
+    err_offset = log_size(box["executor_err_log"])
+    try:
+        install_box.supervisorctl(box, "restart", "hedge:hedge-executor")
+        first = poll(lambda: install_box.program_states(box)["hedge-executor"] == "RUNNING" and executor_pid(box),
+                     what="executor RUNNING")
+        poll(lambda: "fault exit_after_start" in log_since(box["executor_err_log"], err_offset),
+             what="the executor's exit")
+        second = poll(lambda: install_box.program_states(box)["hedge-executor"] == "RUNNING"
+                      and (executor_pid(box) or first) != first and executor_pid(box), what="a new executor")
+        assert second != first
+    finally:
+        install_box.clear_faults(box["faults_dir"])
+    install_box.supervisorctl(box, "restart", "hedge:hedge-executor")
+    install_box.wait_ready(box, timeout=30)
+
+
+@live
+def test_slow_stop_shows_stopping(box):
+    install_box.set_fault(box["faults_dir"], "v7.5", "slow_stop")
+    err_offset = log_size(box["executor_err_log"])
+    stop = None
+    try:
+        stop = subprocess.Popen(list(box["supervisorctl_cmd"]) + ["stop", "hedge:hedge-executor"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        poll(lambda: install_box.program_states(box)["hedge-executor"] == "STOPPING", what="STOPPING")
+        stop.wait(timeout=30)
+        assert install_box.program_states(box)["hedge-executor"] == "STOPPED"
+        assert "stopping slowly (fault slow_stop)" in log_since(box["executor_err_log"], err_offset)
+    finally:
+        if stop is not None and stop.poll() is None:
+            stop.kill()
+        install_box.clear_faults(box["faults_dir"])
+    install_box.supervisorctl(box, "start", "hedge:hedge-executor")
+    install_box.wait_ready(box, timeout=30)
+
+
 @live
 def test_write_ledger_detects_foreign_writes(box):
     """engine_writes_check: [] on a live box; a file touched by anything but

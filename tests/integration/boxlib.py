@@ -200,6 +200,8 @@ LOCAL_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] in LOCAL_FAULTS]
 MOLECULE_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] not in LOCAL_FAULTS]
 FAST_GATES = {
     "restart_running_timeout": 20,
+    # Longer than the 4 s the exit_after_start fault stays up after a start.
+    "restart_stable_seconds": 6,
     "verify_boot_timeout": 10,
     "verify_surface_timeout": 8,
     "verify_healthz_timeout": 6,

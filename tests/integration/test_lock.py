@@ -158,3 +158,40 @@ def test_a_history_that_cannot_be_read_does_not_leave_the_lock(fresh_box, tmp_pa
     assert fresh_box.snapshot() == before
     assert not fresh_box.lock_path.exists(), "the lock was left behind"
     assert fresh_box.history_dir.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize("content", [b"\x00\x17garbage", b"{}", b""], ids=["garbage", "empty-object", "empty"])
+def test_an_unreadable_lock_is_refused_naming_the_way_to_break_it(shared_box, tmp_path, content):
+    """An unreadable lock file says nothing about its holder: it is not taken
+    over as if the holder were gone; the run refuses naming the file and the
+    deliberate way to break it, and changes nothing (the lock file neither)."""
+    box = shared_box
+    box.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    box.lock_path.write_bytes(content)
+    try:
+        before = box.snapshot()
+        history_before = box.history()
+        run = run_playbook(box, "activate.yml", tmp_path, version="v7.6")
+        assert run.rc != 0
+        reason = gate_failure(run.stdout, "lock")
+        assert f"lock file {box.lock_path} cannot be read" in reason, run.stdout[-3000:]
+        assert "-e ledger_break_lock=true" in reason
+        assert box.snapshot() == before
+        assert box.lock_path.read_bytes() == content
+        assert box.history() == history_before
+    finally:
+        box.lock_path.unlink()
+
+
+def test_an_unreadable_lock_is_broken_deliberately_and_recorded(fresh_box, tmp_path):
+    fresh_box.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fresh_box.lock_path.write_text("{}")
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6", ledger_break_lock=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "(taken over: broken deliberately (break_lock))" in " ".join(run.stdout.split())
+    assert fresh_box.version_file() == "v7.6"
+    assert not fresh_box.lock_path.exists()
+    record, = fresh_box.history()
+    assert record["outcome"] == "success"
+    assert record["lock_broken"]["reason"] == "broken deliberately (break_lock)"
+    assert record["lock_broken"]["error"] == "no run_id" and record["lock_broken"]["raw"] == "{}"

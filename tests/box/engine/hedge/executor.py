@@ -310,13 +310,20 @@ def publish(ctx, state_dir=STATE_DIR, intel=True):
     return len(surfaces)
 
 
+RUNNING_VERSION = []
+
+
 def _terminate(signum, frame):
+    if RUNNING_VERSION and "slow_stop" in simfaults.active_faults(RUNNING_VERSION[0]):
+        print("executor: stopping slowly (fault slow_stop)", file=sys.stderr, flush=True)
+        time.sleep(simfaults.SLOW_STOP_S)
     raise SystemExit(0)
 
 
 def main():
     signal.signal(signal.SIGTERM, _terminate)
     version = read_version()
+    RUNNING_VERSION.append(version)
     faults = simfaults.active_faults(version)
     if "crash_at_boot" in faults:
         raise RuntimeError("simulated crash at boot (fault crash_at_boot, VERSION %s)" % version)
@@ -343,6 +350,10 @@ def main():
                 print("state_publish ERROR write failed: simulated I/O error (fault publish_errors)", flush=True)
         if "error_log" in faults:
             print("ERROR executor: simulated order failure (fault error_log)", file=sys.stderr, flush=True)
+        if "exit_after_start" in faults and time.time() - started >= simfaults.EXIT_AFTER_START_S:
+            print("executor: exiting %.0f s after start (fault exit_after_start)" % (time.time() - started),
+                  file=sys.stderr, flush=True)
+            sys.exit(1)
         loop += 1
         time.sleep(loop_s)
 

@@ -54,6 +54,11 @@ fault                    behaviour
                          longer, then passes (a long ``make pretag-<VERSION>``)
 ``sanity_fail``          the runtime sanity script exits 1 (a ``FAIL`` line) against the
                          state dir of a checkout at this VERSION
+``exit_after_start``     executor exits with status 1 ``EXIT_AFTER_START_S`` (4 s) after each
+                         start, past supervisor's ``startsecs``: RUNNING, then EXITED and
+                         started again by supervisor (a crash loop ``status`` shows as RUNNING)
+``slow_stop``            executor takes ``SLOW_STOP_S`` (3 s) to exit on SIGTERM (supervisor
+                         shows STOPPING meanwhile)
 =======================  ==============================================================
 """
 import json
@@ -79,7 +84,11 @@ FAULTS = (
     "pretag_fail",
     "pretag_slow",
     "sanity_fail",
+    "exit_after_start",
+    "slow_stop",
 )
+EXIT_AFTER_START_S = 4.0
+SLOW_STOP_S = 3.0
 
 POINTER_FILE = "hedge-sim.json"
 # How much longer the engine's tests take with pretag_slow (long enough for a progress line every 15 s).

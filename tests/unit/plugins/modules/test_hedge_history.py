@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -404,3 +405,108 @@ def test_begin_refuses_the_engine_state_dir(run_module, tmp_path):
     result = hist(run_module, state, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75)
     assert result['failed'] is True
     assert not state.exists()
+
+
+# ---------------------------------------------------------------- begin: unreadable records
+
+LIVE_V76 = {'version': 'v7.6', 'commit': 'c76', 'tag': 'v7.6'}
+TRUNCATED = '{\n  "id": "20261125T110000Z-0badc0de",\n  "kind": "activation",\n  "outc'
+
+
+def write_unreadable(directory, name, mtime):
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(TRUNCATED)
+    os.utime(str(path), (mtime, mtime))
+    return path
+
+
+def age_records(directory, mtime):
+    for path in directory.glob('*.json'):
+        os.utime(str(path), (mtime, mtime))
+
+
+@pytest.mark.parametrize('history, unreadable_age, live, established', [
+    # the issue's case: the killed run's record is truncated, nothing readable says v7.6 was live before
+    pytest.param([], 0, LIVE_V76, False, id='only-record-truncated'),
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.5')], 0, LIVE_V76, False,
+                 id='truncated-after-a-v7.5-success'),
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.6', outcome='in_progress',
+                      previous_version='v7.5', previous_commit='c75')], 0, LIVE_V76, False,
+                 id='truncated-after-an-interrupted-run'),
+    # the newest readable record is a success of what is live: the unreadable run left it as it was
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.5')], 0, LIVE_V75, True,
+                 id='truncated-live-as-last-success'),
+    # an unreadable record older than the readable history is only reported
+    pytest.param([rec('r1', '2026-11-24T10:00:00Z', version='v7.5')], 3600, LIVE_V76, True,
+                 id='old-unreadable-record'),
+])
+def test_begin_with_an_unreadable_record(run_module, hdir, history, unreadable_age, live, established):
+    write_records(hdir, history)
+    age_records(hdir, T0 - 600)
+    broken = write_unreadable(hdir, '20261125T110000Z-0badc0de.json', T0 - 600 - unreadable_age)
+    before = {p.name: p.read_text() for p in hdir.iterdir()}
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=live,
+                  require_previous=True)
+    assert 'history record %s cannot be read' % broken in json.dumps(result.get('warnings')), result
+    if established:
+        assert result.rc == 0, result
+        assert result['previous'] == {'version': live['tag'], 'commit': live['commit']}
+        assert (hdir / (RUN_ID + '.json')).exists()
+        return
+    assert result['failed'] is True
+    assert result['msg'].startswith('GATE rollback.target FAILED: the release to come back to cannot be established')
+    assert str(broken) in result['msg'] and '\n' not in result['msg']
+    # refused before writing anything: no record opened, no interrupted record closed
+    assert {p.name: p.read_text() for p in hdir.iterdir()} == before
+
+
+def test_begin_without_require_previous_opens_the_record_on_the_live_release(run_module, hdir):
+    broken = write_unreadable(hdir, '20261125T110000Z-0badc0de.json', T0 - 60)
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=dict(BEGIN_FIELDS, kind='rollback'),
+                  live=LIVE_V76)
+    assert result.rc == 0, result
+    assert result['previous'] == {'version': 'v7.6', 'commit': 'c76'}
+    assert [u['path'] for u in result['history']['unreadable_newest']] == [str(broken)]
+
+
+# ---------------------------------------------------------------- begin: the write proof (reserve)
+
+def test_begin_keeps_room_for_closing_the_record_and_finish_frees_it(run_module, hdir):
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75,
+                  reserve_bytes=65536)
+    assert result.rc == 0, result
+    reserve = hdir / ('.%s.reserve' % RUN_ID)
+    assert reserve.stat().st_size == 65536
+    assert hist(run_module, hdir, 'query')['count'] == 1  # the reserve is never read as a record
+    done = hist(run_module, hdir, 'finish', record_id=RUN_ID, record={'outcome': 'success'})
+    assert done.rc == 0, done
+    assert not reserve.exists()
+    assert json.loads((hdir / (RUN_ID + '.json')).read_text())['outcome'] == 'success'
+
+
+@pytest.fixture
+def small_hdir(tmp_path):
+    """A history dir on its own 64 KiB tmpfs (root only; unmounted in teardown)."""
+    if os.geteuid() != 0:
+        pytest.skip('mounting a tmpfs needs root')
+    directory = tmp_path / 'history'
+    directory.mkdir()
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', str(directory)], check=True)
+    yield directory
+    subprocess.run(['umount', '-l', str(directory)], check=False)
+
+
+def test_begin_that_cannot_keep_its_room_leaves_nothing(run_module, small_hdir):
+    """A filesystem that takes the record but not the room for closing it: GATE ledger.write names the file;
+    no record, no reserve, no interrupted record closed."""
+    hdir = small_hdir
+    write_records(hdir, [rec('r1', '2026-11-24T10:00:00Z', version='v7.6', outcome='in_progress',
+                             previous_version='v7.5', previous_commit='c75')])
+    before = {p.name: p.read_text() for p in hdir.iterdir()}
+    result = hist(run_module, hdir, 'begin', record_id=RUN_ID, record=BEGIN_FIELDS, live=LIVE_V75,
+                  reserve_bytes=65536)
+    assert result['failed'] is True
+    assert result['msg'].startswith('GATE ledger.write FAILED: history dir %s cannot hold' % hdir), result['msg']
+    assert '.%s.reserve' % RUN_ID in result['msg'] and 'nothing was changed' in result['msg']
+    assert {p.name: p.read_text() for p in hdir.iterdir()} == before

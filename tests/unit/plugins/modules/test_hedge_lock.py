@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -177,14 +179,41 @@ def test_steal_from(run_module, lock_path, steal_from, taken_over):
     pytest.param(b'{"run_id": "20261125T110000Z-bob-77", "heartbeat_ts": "soon"}', 'no heartbeat_ts',
                  id='no-heartbeat'),
 ])
-def test_unreadable_lock_is_taken_over(run_module, lock_path, raw, error_start):
-    place(lock_path, raw)
+def test_unreadable_lock_is_refused(run_module, lock_path, raw, error_start):
+    before = place(lock_path, raw)
     result = run_lock(run_module, lock_path, run_id=RUN_A, holder=ALICE)
+    assert result['acquired'] is False
+    assert result['changed'] is False
+    assert result['unreadable'].startswith(error_start)
+    assert result['stale_reason'] is None and result['taken_over_from'] is None
+    assert 'whether another run holds the box is unknown' in result['msg']
+    assert lock_path.read_bytes() == before
+
+
+@pytest.mark.parametrize('raw, error_start', [
+    pytest.param(b'', 'malformed JSON', id='empty-file'),
+    pytest.param(b'{}', 'no run_id', id='empty-object'),
+    pytest.param(b'\xff\xfe\x00garbage', 'malformed JSON', id='binary'),
+])
+def test_unreadable_lock_is_broken_deliberately(run_module, lock_path, raw, error_start):
+    place(lock_path, raw)
+    result = run_lock(run_module, lock_path, run_id=RUN_A, holder=ALICE, break_lock=True)
     assert result['acquired'] is True
     assert result['changed'] is True
-    assert result['stale_reason'] == 'unreadable lock'
+    assert result['stale_reason'] == 'broken deliberately (break_lock)'
     assert result['taken_over_from']['unreadable'] is True
     assert result['taken_over_from']['error'].startswith(error_start)
+    assert result['unreadable'].startswith(error_start)
+    assert json.loads(lock_path.read_text())['run_id'] == RUN_A
+
+
+def test_break_lock_takes_over_a_live_holder(run_module, lock_path):
+    place(lock_path, bob_lock(heartbeat_ts=T0 - 5))
+    result = run_lock(run_module, lock_path, run_id=RUN_A, holder=ALICE, break_lock=True)
+    assert result['acquired'] is True
+    assert result['stale_reason'] == 'broken deliberately (break_lock)'
+    assert result['taken_over_from']['run_id'] == RUN_B
+    assert result['unreadable'] is None
     assert json.loads(lock_path.read_text())['run_id'] == RUN_A
 
 
@@ -370,6 +399,11 @@ def test_concurrent_acquirers_exactly_one_wins(run_module, lock_path, slow_read_
     results = race(run_module, lock_path, 8, extra_pythonpath=[slow_read_path] if slow_read else [])
     for rid, result in results.items():
         assert result.rc == 0 and not result.get('failed'), (rid, result)
+    if initial == 'unreadable':
+        # nobody takes over a lock whose holder is unknown
+        assert [r['acquired'] for r in results.values()] == [False] * 8
+        assert lock_path.read_bytes() == b'{"run_id": "20261125T110000Z-bob-77", "hol'
+        return
     winners = [rid for rid, result in results.items() if result['acquired']]
     assert len(winners) == 1, {rid: r['msg'] for rid, r in results.items()}
     winner = winners[0]
@@ -382,3 +416,42 @@ def test_concurrent_acquirers_exactly_one_wins(run_module, lock_path, slow_read_
     if initial is not None:
         assert results[winner]['stale_reason'] is not None
     assert sorted(os.listdir(lock_path.parent)) == ['lock', 'lock.guard']
+
+
+@pytest.fixture
+def restart_in_flight(tmp_path):
+    """A live process whose command line names hedge_restart (as the module's does)."""
+    proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', 'hedge_restart'])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.parametrize('case, args, taken_over', [
+    pytest.param('live', dict(steal_from=RUN_B), False, id='live-restart-steal'),
+    pytest.param('live', dict(now=T0 + 5000), False, id='live-restart-expired'),
+    pytest.param('live', dict(steal_from=RUN_B, break_lock=True), True, id='live-restart-break-lock'),
+    pytest.param('dead', dict(steal_from=RUN_B), True, id='dead-pid'),
+    pytest.param('reused', dict(steal_from=RUN_B), True, id='pid-of-another-program'),
+])
+def test_a_restart_in_flight_keeps_the_lock(run_module, lock_path, restart_in_flight, case, args, taken_over):
+    before = place(lock_path, bob_lock(heartbeat_ts=T0 - 5))
+    busy = lock_path.parent / 'restart.pid'
+    if case == 'live':
+        pid = restart_in_flight
+    elif case == 'dead':
+        dead = subprocess.Popen(['true'])
+        dead.wait()
+        pid = dead.pid
+    else:
+        pid = os.getpid()  # pytest: alive, but not a restart
+    busy.write_text(json.dumps({'pid': pid, 'group': 'hedge'}))
+    result = run_lock(run_module, lock_path, run_id=RUN_A, holder=ALICE, busy_pid_file=str(busy), **args)
+    assert result.rc == 0, result
+    assert result['acquired'] is taken_over
+    if taken_over:
+        assert json.loads(lock_path.read_text())['run_id'] == RUN_A
+    else:
+        assert result['busy'] == {'pid': pid, 'path': str(busy)}
+        assert 'whose restart is still running on the box (pid %d' % pid in result['msg']
+        assert lock_path.read_bytes() == before

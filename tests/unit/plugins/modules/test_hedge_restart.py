@@ -3,12 +3,15 @@ group of three programs, in a temporary directory."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from hedge_test_support import finish_module
 
 BIN = Path(sys.executable).parent
 PROGRAMS = ['executor', 'dashboard', 'sync_state']
@@ -24,7 +27,7 @@ time.sleep(3600)
 '''
 
 
-def conf(root: Path, broken: str | None = None) -> Path:
+def conf(root: Path, broken: str | None = None, flaky: str | None = None) -> Path:
     lines = ['[unix_http_server]', 'file=%s/s.sock' % root,
              '[supervisord]', 'logfile=%s/supervisord.log' % root, 'pidfile=%s/supervisord.pid' % root,
              'childlogdir=%s' % root,
@@ -34,8 +37,11 @@ def conf(root: Path, broken: str | None = None) -> Path:
              '[group:hedge]', 'programs=%s' % ','.join(PROGRAMS)]
     (root / 'engine.py').write_text(ENGINE)
     (root / 'broken.py').write_text('import sys\nsys.exit(3)\n')
+    # Up past startsecs (1 s), then gone: RUNNING, then EXITED.
+    (root / 'flaky.py').write_text('import sys, time\ntime.sleep(2.5)\nsys.exit(1)\n')
     for name in PROGRAMS:
-        command = '%s %s/%s %s' % (sys.executable, root, 'broken.py' if name == broken else 'engine.py', name)
+        script = 'broken.py' if name == broken else 'flaky.py' if name == flaky else 'engine.py'
+        command = '%s %s/%s %s' % (sys.executable, root, script, name)
         lines += ['[program:%s]' % name, 'command=%s' % command, 'autostart=true', 'autorestart=false',
                   'startsecs=1', 'startretries=0', 'stopwaitsecs=5',
                   'stdout_logfile=%s/%s.out.log' % (root, name), 'stderr_logfile=%s/%s.err.log' % (root, name)]
@@ -189,9 +195,59 @@ def test_a_dead_supervisord_is_not_restarted_silently(run_module, tmp_path):
     ({'programs': []}, 'programs must list'),
     ({'supervisorctl': []}, 'supervisorctl must name'),
     ({'poll_interval': 0}, 'poll_interval must be positive'),
+    ({'stable_seconds': -1}, 'stable_seconds must not be negative'),
     ({'scope': 'all'}, 'value of scope must be one of'),
 ])
 def test_bad_parameters_fail_with_one_reason(run_module, tmp_path, args, reason):
     result = run_module('hedge_restart', Box(tmp_path).args(**args))
     assert result['failed'] is True
     assert reason in result['msg']
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGHUP, signal.SIGTERM], ids=['INT', 'HUP', 'TERM'])
+def test_an_interrupt_during_the_restart_still_starts_the_release(run_module, box, tmp_path, sig):
+    """The signal arrives once the pid file says the restart is in flight (Ctrl-C on the controller reaches
+    the module's process group): the module ignores it, starts the programs, waits for RUNNING and removes
+    its pid file."""
+    box.engine('v7.5')
+    before = box.pids()
+    pid_file = tmp_path / 'activation' / 'restart.pid'
+    pid_file.parent.mkdir()
+    proc = run_module('hedge_restart', box.args(pid_file=str(pid_file)), popen=True)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert json.loads(pid_file.read_text())['pid'] == proc.pid
+    proc.send_signal(sig)
+    result = finish_module(proc)
+    assert result['performed'] is True and result['not_running'] == [], result
+    after = box.pids()
+    assert sorted(after) == ['hedge:%s' % p for p in sorted(PROGRAMS)]
+    assert all(after[name] != pid for name, pid in before.items())
+    assert not pid_file.exists()
+
+
+def test_a_program_that_exits_after_startsecs_fails_the_stability_window(run_module, tmp_path):
+    """RUNNING once startsecs passed, exited 1.5 s later: seen within the window, named with its pid."""
+    b = Box(tmp_path)
+    b.conf = conf(tmp_path, flaky='dashboard')
+    subprocess.run([str(BIN / 'supervisord'), '-c', str(b.conf)], check=True)
+    try:
+        result = run_module('hedge_restart', b.args(force=True, stable_seconds=6))
+        assert result['performed'] is True
+        unstable, = result['unstable']
+        assert unstable['program'] == 'dashboard'
+        assert unstable['before'].startswith('RUNNING pid ') and not unstable['after'].startswith('RUNNING')
+        assert unstable['after_s'] < 6
+        assert any('dashboard did not stay RUNNING for the 6.0 s stability window' in e for e in result['errors'])
+    finally:
+        subprocess.run(b.ctl + ['shutdown'], capture_output=True, check=False)
+
+
+def test_stable_programs_pass_the_window(run_module, box):
+    box.engine('v7.6')
+    before = box.pids()
+    result = run_module('hedge_restart', box.args(force=True, stable_seconds=1.5))
+    assert result['performed'] is True and result['unstable'] == [] and result['errors'] == []
+    assert result['not_running'] == []
+    assert all(box.pids()[name] != pid for name, pid in before.items())
