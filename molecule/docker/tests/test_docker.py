@@ -60,6 +60,20 @@ def test_activation_recorded_with_docker_method(host):
     assert activation["commit"].startswith("sha256:")
 
 
+def test_check_mode_names_the_image_and_touches_nothing(host):
+    """--check with the docker method: the preflight asks the registry for real (login, pull, label), the
+    deploy names the image the .env would name, and the running container, .env and history stay as they were."""
+    before = engine(host), env_version(host), records(host)
+    result = boxcheck.run_playbook("activate.yml", "-e", "version=v7.5", "--check")
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = " ".join(result.stdout.split())
+    for gate in ("preflight.docker", "preflight.registry", "preflight.image", "preflight.image_version"):
+        assert f"GATE {gate} passed" in out, result.stdout[-3000:]
+    assert "CHANGES deploy.compose_image:" in out and "v7.5" in out.split("CHANGES deploy.compose_image:")[1][:300]
+    assert "would run docker-compose up -d" in out
+    assert (engine(host), env_version(host), records(host)) == before, "a check run changed the box"
+
+
 def _refused(host, gate: str, *extra: str) -> str:
     before = engine(host), env_version(host)
     result = boxcheck.run_playbook("activate.yml", "-e", "version=v7.6", *extra)
