@@ -15,6 +15,7 @@ description:
     task's source lines (raw templates of the tasks around it) and as the task's result. This callback prints the
     result only. Every other failure (a module error, an undefined variable, a syntax error) keeps the C([ERROR]) line
     and its origin.
+  - The poll lines of an async task (the preflight's make pretag) name the task and its elapsed time.
   - Enabled in the project's C(ansible.cfg) (C(stdout_callback)). Under ansible-runner set
     E(ANSIBLE_STDOUT_CALLBACK=gpt_hedge.activation.gate_display), so that ansible-runner's own stdout callback
     extends this one.
@@ -25,6 +26,9 @@ requirements:
   - set as stdout callback in configuration
 '''
 
+import time
+
+from ansible import constants as C
 from ansible.plugins.callback.default import CallbackModule as DefaultCallbackModule
 
 DELIBERATE_ACTIONS = frozenset(('assert', 'fail', 'ansible.builtin.assert', 'ansible.builtin.fail',
@@ -37,12 +41,36 @@ def is_deliberate_failure(action, result):
     return action in DELIBERATE_ACTIONS and bool(result.get('exception')) and bool(result.get('msg'))
 
 
+def async_poll_line(host, task_name, jid, started, now):
+    """`ASYNC POLL on <host>: <task> still running, N s so far (jid=...)` (no elapsed time when the start was
+    not seen)."""
+    elapsed = '' if started is None else ', %d s so far' % max(0, now - started)
+    return 'ASYNC POLL on %s: %s still running%s (jid=%s)' % (host, task_name, elapsed, jid)
+
+
 class CallbackModule(DefaultCallbackModule):
     """ansible.builtin.default, printing a deliberate failure once (its result), without source lines."""
 
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = 'stdout'
     CALLBACK_NAME = 'gpt_hedge.activation.gate_display'
+
+    def __init__(self, *args, **kwargs):
+        super(CallbackModule, self).__init__(*args, **kwargs)
+        # host -> (task name, monotonic start) of the task it runs: an async job's poll results come from an
+        # internal async_status task, which has no start event of its own.
+        self._running = {}
+
+    def v2_runner_on_start(self, host, task):
+        self._running[host.get_name()] = (task.get_name(), time.monotonic())
+        super(CallbackModule, self).v2_runner_on_start(host, task)
+
+    def v2_runner_on_async_poll(self, result):
+        """A long task (make pretag runs as an async job) says what runs and for how long at every poll."""
+        host = result.host.get_name()
+        name, started = self._running.get(host, (result.task.get_name(), None))
+        self._display.display(async_poll_line(host, name, result.result.get('ansible_job_id'), started,
+                                              time.monotonic()), color=C.COLOR_DEBUG)
 
     def _handle_exception(self, result, use_stderr=False):
         task_result = self._current_task_result

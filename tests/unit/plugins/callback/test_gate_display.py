@@ -1,7 +1,7 @@
 """The gate_display stdout callback: a deliberate failure (assert / fail) is printed once, as its result."""
 import pytest
 
-from ansible_collections.gpt_hedge.activation.plugins.callback.gate_display import is_deliberate_failure
+from ansible_collections.gpt_hedge.activation.plugins.callback.gate_display import async_poll_line, is_deliberate_failure
 
 GATE_RESULT = {"assertion": "__preflight_release.pretag.rc == 0", "changed": False, "evaluated_to": False,
                "exception": object(), "msg": "GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed"}
@@ -24,3 +24,15 @@ GATE_RESULT = {"assertion": "__preflight_release.pretag.rc == 0", "changed": Fal
 )
 def test_is_deliberate_failure(action, result, deliberate):
     assert is_deliberate_failure(action, result) is deliberate
+
+
+@pytest.mark.parametrize(
+    ("started", "now", "line"),
+    [
+        (100.0, 125.7, "ASYNC POLL on localbox: Clone the target tag still running, 25 s so far (jid=j1.42)"),
+        (100.0, 100.2, "ASYNC POLL on localbox: Clone the target tag still running, 0 s so far (jid=j1.42)"),
+        (None, 125.7, "ASYNC POLL on localbox: Clone the target tag still running (jid=j1.42)"),
+    ],
+)
+def test_async_poll_line_says_what_runs_and_for_how_long(started, now, line):
+    assert async_poll_line("localbox", "Clone the target tag", "j1.42", started, now) == line
