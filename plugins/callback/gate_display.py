@@ -15,6 +15,8 @@ description:
     task's source lines (raw templates of the tasks around it) and as the task's result. This callback prints the
     result only. Every other failure (a module error, an undefined variable, a syntax error) keeps the C([ERROR]) line
     and its origin.
+  - A deliberate failure is printed as its message's own lines under the C(fatal:) line (no YAML quoting, no
+    raw assertion expression).
   - The poll lines of an async task (the preflight's make pretag) name the task and its elapsed time.
   - Enabled in the project's C(ansible.cfg) (C(stdout_callback)). Under ansible-runner set
     E(ANSIBLE_STDOUT_CALLBACK=gpt_hedge.activation.gate_display), so that ansible-runner's own stdout callback
@@ -41,6 +43,11 @@ def is_deliberate_failure(action, result):
     return action in DELIBERATE_ACTIONS and bool(result.get('exception')) and bool(result.get('msg'))
 
 
+def failure_text(host_label, msg):
+    """`fatal: [host]: FAILED! =>` and the message's lines, indented, as they are."""
+    return 'fatal: [%s]: FAILED! =>\n%s' % (host_label, '\n'.join('    ' + line for line in msg.splitlines()))
+
+
 def async_poll_line(host, task_name, jid, started, now):
     """`ASYNC POLL on <host>: <task> still running, N s so far (jid=...)` (no elapsed time when the start was
     not seen)."""
@@ -60,6 +67,20 @@ class CallbackModule(DefaultCallbackModule):
         # host -> (task name, monotonic start) of the task it runs: an async job's poll results come from an
         # internal async_status task, which has no start event of its own.
         self._running = {}
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        """A gate's failure prints its message as the operator reads it: the text itself, indented under the
+        `fatal:` line, without YAML quoting (a quote doubled) and without the assertion's raw expression."""
+        msg = result.result.get('msg')
+        if (ignore_errors or result.task.loop or result.task.action not in DELIBERATE_ACTIONS
+                or not isinstance(msg, str) or not msg.strip()):
+            return super(CallbackModule, self).v2_runner_on_failed(result, ignore_errors)
+        if self._last_task_banner != result.task._uuid:
+            self._print_task_banner(result.task)
+        self._handle_warnings_and_exception(result)
+        self._display.display(failure_text(self.host_label(result), msg), color=C.COLOR_ERROR,
+                              stderr=self.get_option('display_failed_stderr'))
+        return None
 
     def v2_runner_on_start(self, host, task):
         self._running[host.get_name()] = (task.get_name(), time.monotonic())

@@ -1,7 +1,11 @@
 """The gate_display stdout callback: a deliberate failure (assert / fail) is printed once, as its result."""
 import pytest
 
-from ansible_collections.gpt_hedge.activation.plugins.callback.gate_display import async_poll_line, is_deliberate_failure
+from ansible_collections.gpt_hedge.activation.plugins.callback.gate_display import (
+    async_poll_line,
+    failure_text,
+    is_deliberate_failure,
+)
 
 GATE_RESULT = {"assertion": "__preflight_release.pretag.rc == 0", "changed": False, "evaluated_to": False,
                "exception": object(), "msg": "GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed"}
@@ -36,3 +40,19 @@ def test_is_deliberate_failure(action, result, deliberate):
 )
 def test_async_poll_line_says_what_runs_and_for_how_long(started, now, line):
     assert async_poll_line("localbox", "Clone the target tag", "j1.42", started, now) == line
+
+
+@pytest.mark.parametrize(
+    ("msg", "text"),
+    [
+        ("GATE preflight.checkout FAILED: /root/hedge-fund is not a git checkout with remote 'origin'",
+         "fatal: [localbox]: FAILED! =>\n    GATE preflight.checkout FAILED: /root/hedge-fund is not a git checkout "
+         "with remote 'origin'"),
+        ("GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed, 8 passed in 0.18s\n"
+         "  failed: tests/test_release.py::test_pretag_fault_switch_off",
+         "fatal: [localbox]: FAILED! =>\n    GATE preflight.pretag FAILED: make pretag-v7.6 exited 2: 1 failed, 8 passed "
+         "in 0.18s\n      failed: tests/test_release.py::test_pretag_fault_switch_off"),
+    ],
+)
+def test_failure_text_is_the_message_as_written(msg, text):
+    assert failure_text("localbox", msg) == text
