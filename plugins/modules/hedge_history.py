@@ -22,7 +22,7 @@ description:
   - Every write is atomic (temp file in the same dir, fsync, rename, fsync of the dir). The module writes only
     under O(dir).
   - The record fields are not enforced; RV(records) shows the fields used by the roles.
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:

@@ -32,7 +32,7 @@ description:
     run meant to leave.
   - Accepts both shapes of the state contract (v7.6 engine shapes and v7.5/runbook shapes).
   - The module only reads. It never writes to the state dir and does not fail on findings; gating is the caller's.
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:

@@ -24,7 +24,7 @@ description:
   - A lock file that cannot be read (not JSON, not an object, empty, no run id or heartbeat) is not taken over -
     whether another run holds the box is unknown. The module returns RV(acquired=false) and RV(unreadable); only
     O(break_lock) takes it over.
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:

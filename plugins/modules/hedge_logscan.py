@@ -19,7 +19,7 @@ description:
   - An offset beyond the file size means the log was rotated or truncated; it is then read from the start and
     RV(rotated) is true. A missing log is a fact (RV(present=false)), not a failure.
   - The module only reads. It returns facts and does not decide gates.
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:

@@ -21,7 +21,7 @@ description:
     C(summary), C(router_health_score)), C(dd_state) as a string or an object with a C(state) key, and anomaly
     values as booleans or objects with C(active) or C(triggered) and C(pct) or C(jump_pct).
   - The module only reads. It never writes to the state dir and does not decide gates.
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:

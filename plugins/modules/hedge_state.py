@@ -17,7 +17,7 @@ description:
     ISO-8601 text with C(Z) or an offset.
   - The module only reads. It never writes to the state dir. It returns facts and does not decide gates; a
     role asserts on RV(ok), RV(failed_surfaces) and RV(warned_surfaces).
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:

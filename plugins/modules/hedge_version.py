@@ -17,7 +17,7 @@ description:
     A ref that does not exist is reported as RV(ref_exists=false), not as a module failure.
   - The module only reads. It returns facts and does not decide gates; assert on the returned values.
   - Versions are compared after stripping whitespace and one leading C(v), so C(7.6) matches C(v7.6).
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - GPT-Hedge operations
 options:
