@@ -200,7 +200,7 @@ def test_slow_pretag_progress_and_run_inputs_stay_with_their_run(fresh_box, tmp_
     announced = ansible_out.split("Announce the long checks of the tag] ***", 1)[1].split("TASK [", 1)[0]
     assert "make pretag-v7.6 and the checks of v7.6 run in a scratch clone" in " ".join(announced.split())
     # Each poll line names the task and its elapsed time (plugins/callback/gate_display.py).
-    assert re.search(r"ASYNC POLL on localbox: Clone the target tag .+ still running, \d+ s so far \(jid=",
+    assert re.search(r"ASYNC POLL on localbox: (\S+ : )?Clone the target tag .+ still running, \d+ s so far \(jid=",
                      announced), ansible_out[-3000:]
     assert fresh_box.version_file() == "v7.6"
 
