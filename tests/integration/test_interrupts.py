@@ -94,6 +94,21 @@ def fill(directory):
         os.close(fd)
 
 
+def test_a_full_automation_dir_before_the_run_is_refused_by_the_lock_gate(fresh_box, small_automation_dir, tmp_path):
+    """A full automation dir before anything happens: the lock cannot be written. GATE lock says so (it used to
+    end the run with the module's bare ENOSPC text, no gate), and the box is left exactly as it was."""
+    fill(small_automation_dir)
+    before = fresh_box.snapshot()
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+    assert run.rc != 0
+    reason = gate_failure(run.stdout, "lock")
+    assert "cannot be taken" in reason and "No space left on device" in reason, run.stdout[-3000:]
+    assert "nothing was changed" in reason
+    assert fresh_box.snapshot() == before
+    assert not fresh_box.lock_path.exists()
+    assert fresh_box.foreign_state_writes() == []
+
+
 def test_a_full_automation_dir_after_the_change_still_rolls_back_and_is_recorded(
         fresh_box, small_automation_dir, tmp_path):
     """The automation dir fills up right after the checkout moved: the lock's
