@@ -123,25 +123,13 @@ options:
     description: Seconds to wait for the answer of O(healthz_url).
     type: float
     default: 5
-  max_skew:
-    description:
-      - Seconds a timestamp may be ahead of the box clock. A NAV timestamp further ahead (written in the future)
-        gives no age and is listed in RV(invalid_values).
-    type: float
-    default: 30
-  max_bytes:
-    description:
-      - Largest surface file read, in bytes. A larger file is not parsed; its load error (C(too large)) is reported.
-      - Only regular files are read; a named pipe, device, socket or directory in place of a surface is reported
-        (C(not a regular file)) from its C(stat), without being opened.
-    type: int
-    default: 8388608
   now:
     description:
       - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
     type: float
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
+  - gpt_hedge.activation.state_read
 seealso:
   - module: gpt_hedge.activation.hedge_runtime
   - module: gpt_hedge.activation.hedge_state

@@ -99,19 +99,6 @@ options:
       - Epoch seconds, typically the restart time. Per-loop surfaces whose timestamp is older than
         O(newer_than) minus 1 s get status V(not_updated).
     type: float
-  max_skew:
-    description:
-      - Seconds a timestamp may be ahead of the box clock. A timestamp further ahead gets status V(future)
-        (written in the future), never V(ok).
-    type: float
-    default: 30
-  max_bytes:
-    description:
-      - Largest surface file read, in bytes. A larger file gets status V(unreadable) (too large) without being parsed.
-      - Only regular files are read; a named pipe, device, socket or directory in place of a surface gets status
-        V(unreadable) from its C(stat), without being opened.
-    type: int
-    default: 8388608
   started_after:
     description:
       - Epoch seconds of a restart done in this run. A start time (O(surfaces[].start_keys)) older than this
@@ -123,6 +110,7 @@ options:
     type: float
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
+  - gpt_hedge.activation.state_read
 notes:
   - The per-surface status is evaluated in this order; the first that applies wins
     V(missing), V(unreadable) (not a regular file, too large, an OS error), V(malformed),

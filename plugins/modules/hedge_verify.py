@@ -54,20 +54,6 @@ options:
     description:
       - Epoch seconds to use as the current time for the surface ages and RV(runtime.runtime.nav_age_s) (for tests).
     type: float
-  max_skew:
-    description:
-      - Seconds a timestamp may be ahead of the box clock, for the O(state) and O(runtime) parts. A surface
-        timestamp further ahead gets status V(future) (written in the future), never V(ok).
-    type: float
-    default: 30
-  max_bytes:
-    description:
-      - Largest surface file read by the O(state) and O(runtime) parts, in bytes. A larger file is not parsed
-        (status V(unreadable), too large).
-      - Only regular files are read; a named pipe, device, socket or directory in place of a surface is reported
-        (status V(unreadable), not a regular file) from its C(stat), without being opened, so it never blocks.
-    type: int
-    default: 8388608
   logs:
     description: The log scan, as M(gpt_hedge.activation.hedge_logscan) with O(expected_version).
     type: dict
@@ -294,6 +280,7 @@ options:
         default: 0
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
+  - gpt_hedge.activation.state_read
 notes:
   - Polls end on success or when their timeout has passed, with a last attempt at the deadline. The boot line wait
     uses O(logs.timeout) and O(logs.poll_interval); the surfaces and health URL polls use O(state.timeout),

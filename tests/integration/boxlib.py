@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,24 @@ def run_playbook(box: Box, playbook: str, tmp_path: Path, *, cmdline: str | None
     stdout = result.stdout.read()
     (private / "stdout.txt").write_text(stdout)
     return Run(rc=result.rc, stdout=stdout, stats=result.stats or {})
+
+
+def wait_for(predicate, timeout, what):
+    """Poll `predicate` every 0.2 s until it is true; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runtime_report(output: str) -> str:
+    """The runtime report's lines (whitespace folded), from its header to its ops log line."""
+    text = " ".join(output.split())
+    start = text.find("=== Runtime report: localbox")
+    assert start >= 0, output[-3000:]
+    return text[start:text.find("Ops log", start)]
 
 
 def gate_failure(output: str, gate: str) -> str:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from boxlib import gate_failure, parse_timestamp, run_playbook
+from boxlib import gate_failure, parse_timestamp, run_playbook, runtime_report
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
 
@@ -218,6 +218,17 @@ def test_refused_pretag_says_why_once_and_the_same_everywhere(shared_box, tmp_pa
     next_step = "run `make pretag-v7.6` in a clone of the tag with the box's venv; fix or re-tag"
     assert run.stdout.count(f"next: {next_step}") == 1
     assert "activation of v7.6 on localbox refused at gate preflight.pretag: nothing was changed" in run.stdout
+
+    # The reports judge the release that should still be live (v7.5), not the refused target.
+    report = runtime_report(run.stdout)
+    assert "=== Runtime report: localbox (activation refused) ===" in report
+    assert "Release : activation of v7.6 refused at preflight.pretag; v7.5 still live and healthy" in report
+    assert "Failed checks : gate preflight.pretag" in report
+    assert "All checks passed" not in run.stdout
+    assert ("[ok] system_health: engine v7.5 == expected v7.5 (v7.5 live as intended: activation of v7.6 "
+            "refused at preflight.pretag); healthz 200") in " ".join(run.stdout.split())
+    assert "[FAIL]" not in run.stdout
+    assert shared_box.foreign_state_writes() == []
 
     # The same reason in every record.
     record = shared_box.history()[-1]

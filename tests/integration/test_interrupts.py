@@ -4,20 +4,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
-from boxlib import FAST_GATES, gate_failure, run_playbook, spawn_playbook
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from boxlib import FAST_GATES, gate_failure, run_playbook, spawn_playbook, wait_for
 
 
 def engine_version(box) -> str:

@@ -12,16 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from boxlib import REPO, gate_failure, install_box, run_playbook, spawn_playbook, stop_box
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from boxlib import REPO, gate_failure, install_box, run_playbook, spawn_playbook, stop_box, wait_for
 
 
 def test_two_concurrent_activations_exactly_one_proceeds(fresh_box, tmp_path):
