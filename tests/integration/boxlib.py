@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -177,6 +178,18 @@ def wait_for(predicate, timeout, what):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill_after_checkout(box: Box, tmp_path: Path) -> None:
+    """Start an activation of v7.6 and kill -9 its process group as soon as the
+    checkout is at the tag (the engine still runs v7.5)."""
+    v76 = box.git("rev-parse", "v7.6^{commit}")
+    proc = spawn_playbook(box, "activate.yml", tmp_path / "killed.log", version="v7.6")
+    try:
+        wait_for(lambda: box.head() == v76, 120, "the checkout of v7.6")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def runtime_report(output: str) -> str:

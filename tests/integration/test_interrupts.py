@@ -7,25 +7,13 @@ import subprocess
 
 import pytest
 
-from boxlib import FAST_GATES, gate_failure, run_playbook, spawn_playbook, wait_for
+from boxlib import FAST_GATES, gate_failure, kill_after_checkout, run_playbook, spawn_playbook, wait_for
 
 
 def engine_version(box) -> str:
     """The running engine's version, in either shape of engine_metadata.json."""
     meta = box.engine_metadata()
     return meta.get("engine_version") or meta.get("version")
-
-
-def kill_after_checkout(box, tmp_path):
-    """Start an activation of v7.6 and kill -9 its process group as soon as the
-    checkout is at the tag (the engine still runs v7.5)."""
-    v76 = box.git("rev-parse", "v7.6^{commit}")
-    proc = spawn_playbook(box, "activate.yml", tmp_path / "killed.log", version="v7.6")
-    try:
-        wait_for(lambda: box.head() == v76, 120, "the checkout of v7.6")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def test_truncated_record_of_an_interrupted_run_refuses_before_any_change(fresh_box, tmp_path):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from boxlib import REPO, gate_failure, install_box, run_playbook, spawn_playbook, stop_box, wait_for
+from boxlib import REPO, gate_failure, install_box, kill_after_checkout, run_playbook, spawn_playbook, stop_box
 
 
 def test_two_concurrent_activations_exactly_one_proceeds(fresh_box, tmp_path):
@@ -73,13 +72,7 @@ def test_lock_of_a_live_run_elsewhere_is_respected(fresh_box, tmp_path):
 
 
 def test_interrupted_activation_converges_when_run_again(fresh_box, tmp_path):
-    v76 = fresh_box.git("rev-parse", "v7.6^{commit}")
-    proc = spawn_playbook(fresh_box, "activate.yml", tmp_path / "killed.log", version="v7.6")
-    try:
-        wait_for(lambda: fresh_box.head() == v76, 120, "the checkout of v7.6")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_after_checkout(fresh_box, tmp_path)
     assert fresh_box.lock_path.exists(), "the killed run should have left its lock"
 
     run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
