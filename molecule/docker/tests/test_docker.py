@@ -2,6 +2,7 @@
 v7.6 (docker method); bad registry input is refused before any container is
 touched; rollback.yml returns to v7.5's image, verified. Tests run in order."""
 import json
+import re
 
 import boxcheck
 
@@ -61,16 +62,17 @@ def test_activation_recorded_with_docker_method(host):
 
 
 def test_check_mode_names_the_image_and_touches_nothing(host):
-    """--check with the docker method: the preflight asks the registry for real (login, pull, label), the
-    deploy names the image the .env would name, and the running container, .env and history stay as they were."""
+    """--check with the docker method (v7.6 live): the preflight asks the registry for real (login, pull, label;
+    it refused at preflight.registry before), the deploy says what the .env names, the restart what compose
+    would do, and the running container, .env and history stay as they were."""
     before = engine(host), env_version(host), records(host)
-    result = boxcheck.run_playbook("activate.yml", "-e", "version=v7.5", "--check")
+    result = boxcheck.run_playbook("activate.yml", "-e", "version=v7.6", "--check")
     assert result.returncode == 0, result.stdout[-3000:]
     out = " ".join(result.stdout.split())
     for gate in ("preflight.docker", "preflight.registry", "preflight.image", "preflight.image_version"):
         assert f"GATE {gate} passed" in out, result.stdout[-3000:]
-    assert "CHANGES deploy.compose_image:" in out and "v7.5" in out.split("CHANGES deploy.compose_image:")[1][:300]
-    assert "would run docker-compose up -d" in out
+    assert "CHANGES deploy.compose_image:" in out and "already names HEDGE_VERSION=v7.6" in out, result.stdout[-3000:]
+    assert re.search(r"CHECK MODE: would run docker-compose -f \S+ up -d", out), result.stdout[-3000:]
     assert (engine(host), env_version(host), records(host)) == before, "a check run changed the box"
 
 
