@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from boxlib import FAST_GATES, gate_failure, parse_timestamp, run_playbook, runtime_report
+from boxlib import FAST_GATES, gate_failure, parse_timestamp, run_playbook, runtime_report, wait_for
 
 LOOP_SURFACES = ("nav.json", "nav_state.json", "positions_state.json", "positions_ledger.json", "kpis_v7.json",
                  "diagnostics.json", "risk_snapshot.json", "router_health.json")
@@ -45,28 +45,31 @@ def test_incident_check_after_verified_rollback_passes_the_live_release(fresh_bo
     assert incidents_document(tmp_path)["ok"] is True
 
 
+def surface_ages(box, names):
+    """Seconds since each of `names` was written by its own write time, or None when one is unreadable."""
+    ages = []
+    for name in names:
+        try:
+            data = json.loads((box.state_dir / name).read_text())
+        except (OSError, ValueError):
+            return None
+        stamp = data.get("updated_ts") or data.get("updated_at")
+        if name == "diagnostics.json":
+            stamp = data["runtime_diagnostics"]["exit_pipeline"]["last_exit_scan_ts"]
+        ts = parse_timestamp(stamp)
+        if ts is None:
+            return None
+        ages.append(time.time() - ts)
+    return ages
+
+
 def wait_until_stale(box, names, older_than=3000.0, timeout=60.0):
     """Poll until every one of `names` carries a write time older than `older_than` s (the
     stale_timestamps fault is read by the engine on its next loop)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ages = []
-        for name in names:
-            try:
-                data = json.loads((box.state_dir / name).read_text())
-            except (OSError, ValueError):
-                break
-            stamp = data.get("updated_ts") or data.get("updated_at")
-            if name == "diagnostics.json":
-                stamp = data["runtime_diagnostics"]["exit_pipeline"]["last_exit_scan_ts"]
-            ts = parse_timestamp(stamp)
-            if ts is None:
-                break
-            ages.append(time.time() - ts)
-        if len(ages) == len(names) and min(ages) > older_than:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the engine did not write stale surfaces within {timeout} s")
+    def stale():
+        ages = surface_ages(box, names)
+        return ages is not None and min(ages) > older_than
+    wait_for(stale, timeout, "the engine to write stale surfaces")
 
 
 def test_incident_check_on_a_stale_box_reports_the_surfaces_and_an_incident(fresh_box, tmp_path):

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import time
 
-from boxlib import gate_failure, parse_timestamp, run_playbook
+from boxlib import gate_failure, parse_timestamp, run_playbook, wait_for
 
 LONG_UPTIME_S = 600  # tests/box/engine/hedge/executor.py LONG_UPTIME_S
 
 
 def wait_for_start_time_older_than(box, age, timeout=30.0):
     """Readiness: the engine has re-read its fault file and written the old start time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def started_long_ago():
         started = parse_timestamp(box.engine_metadata().get("started_ts"))
-        if started is not None and time.time() - started >= age:
-            return
-        time.sleep(0.2)
-    raise AssertionError("engine_metadata.json never showed a start older than %s s: %s" % (age, box.engine_metadata()))
+        return started is not None and time.time() - started >= age
+    wait_for(started_long_ago, timeout, "engine_metadata.json to show a start older than %s s" % age)
 
 
 def test_verify_passes_on_an_engine_started_long_ago(shared_box, tmp_path):
