@@ -188,10 +188,12 @@ def test_slow_pretag_progress_and_run_inputs_stay_with_their_run(fresh_box, tmp_
     running = [line for line in lines if line["status"] == "running"]
     assert running, proc.stdout[-4000:]
     for line in running:
-        assert line["stage"] == "preflight" and "make pretag" in line["msg"], line
-        assert re.search(r": \d+ s so far$", line["msg"]), line
+        # Every long task gets a progress line (a restart under load can pass 15 s too); each names its task.
+        assert re.search(r"^\S.*: \d+ s so far$", line["msg"]), line
+    pretag = [line for line in running if line["stage"] == "preflight" and "make pretag" in line["msg"]]
+    assert pretag, running
     messages = [line["msg"] for line in lines]
-    first_running = messages.index(running[0]["msg"])
+    first_running = messages.index(pretag[0]["msg"])
     assert first_running < next(i for i, m in enumerate(messages) if m.startswith("GATE preflight.pretag passed"))
     ident = re.search(r"ident (\S+)", proc.stdout).group(1)
     private = tmp_path / "reports" / "hedge_run"
