@@ -35,16 +35,15 @@ options:
 
 import json
 import os
-import re
 import time
 
 from ansible.plugins.callback import CallbackBase
+from ansible_collections.gpt_hedge.activation.plugins.filter.gates import access_reason, gate_failure, gate_next
 
 SCHEMA = 'gpt-hedge.fleet-summary/v1'
 ROW_KEY = 'hedge_summary'
 COLUMNS = (('box', 'box'), ('before', 'version_before'), ('after', 'version_after'),
            ('outcome', 'outcome'), ('duration', 'duration'), ('note', 'note'))
-GATE_FAILED = re.compile(r'GATE (\S+) FAILED')
 
 
 def format_duration(seconds):
@@ -111,6 +110,12 @@ def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gat
                    'failed_gate': gates.get(name, '') if outcome == 'refused' else '',
                    'reason': reasons.get(name, '') if outcome == 'refused' else '',
                    'detail': [], 'next': '', 'rollback': '', 'incidents': []}
+            if row['failed_gate']:
+                row['next'] = gate_next(row['failed_gate'])
+            if outcome == 'unreachable':
+                # Nothing ran on the box: the run's access gate, with ansible's cause.
+                row.update(failed_gate='access', reason=reasons.get(name) or access_reason('unreachable'),
+                           next=gate_next('access'))
         seconds = timing.get(name)
         row['duration_s'] = None if seconds is None else round(seconds, 1)
         row['duration'] = format_duration(seconds)
@@ -207,6 +212,9 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_unreachable(self, result):
         self._ended_now(result)
+        name = result._host.get_name()
+        if name not in self._reasons:
+            self._reasons[name] = access_reason(result._result.get('msg') or 'unreachable')
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._ended_now(result)
@@ -214,11 +222,11 @@ class CallbackModule(CallbackBase):
             return
         name = result._host.get_name()
         self._failed.add(name)
-        message = str(result._result.get('msg', ''))
-        match = GATE_FAILED.search(message)
-        if match and name not in self._gates:
-            self._gates[name] = match.group(1)
-            self._reasons[name] = ' '.join(message[match.start():].splitlines()[0].split())
+        # The first failed gate of the box (a sudo refusal is GATE access: gates.gate_failure).
+        failure = gate_failure(str(result._result.get('msg', '')), '')
+        if failure['failed_gate'] and name not in self._gates:
+            self._gates[name] = failure['failed_gate']
+            self._reasons[name] = failure['reason'][failure['reason'].find('GATE '):]
 
     # -- reporting ----------------------------------------------------------
     def v2_playbook_on_stats(self, stats):

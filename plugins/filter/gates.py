@@ -43,6 +43,13 @@ _value:
 '''
 
 GATE_FAILED = re.compile(r'GATE (\S+) FAILED')
+# A task that failed before its module ran because privilege escalation (sudo) refused: ansible-core's own
+# messages. Such a failure is the run's `access` gate, whatever task met it first.
+BECOME_FAILED = re.compile(r'(Incorrect|Missing) sudo password|is not in the sudoers file|a password is required'
+                           r'|Timeout \(\d+s\) waiting for privilege escalation prompt|Privilege escalation failed')
+# ansible-core's wording around an unreachable host's cause ('... reached over ssh: <cause>').
+UNREACHABLE_PREFIX = re.compile(r'^(Task failed: )?(Failed to connect to the host via ssh: |Data could not be sent'
+                                r' to remote host "[^"]*"\. Make sure this host can be reached over ssh: )')
 # Bounds of a failure's detail (BRIEF vocabulary: at most ~10 lines / 1000 characters).
 DETAIL_LINES = 10
 DETAIL_CHARS = 1000
@@ -53,6 +60,8 @@ LINE_CHARS = 240
 # log, {opslog} this run's ops log, {gate} the failed gate.
 NEXT_REFUSED = {
     'input.': 'fix the value named above (inventory or -e) and run again; nothing was changed',
+    'access': "check the login user's SSH key, the box's host key in known_hosts and the sudo rights of "
+              "docs/real-box.md (--ask-become-pass when sudo asks for a password), then run again",
     'lock': 'let the run named above finish (a holder that is gone is taken over by the next run), then run again',
     'preflight.supervisor': 'start supervisord on the box (or fix box_supervisorctl / box_supervisor_conf), then run again',
     'preflight.docker': 'start the Docker engine on the box (or fix box_docker_host), then run again',
@@ -122,11 +131,18 @@ def gate_failure(message, default='unknown'):
     lines = [line for line in str('' if message is None else message).splitlines() if line.strip()]
     index = next((i for i, line in enumerate(lines) if GATE_FAILED.search(line)), 0)
     reason = one_line(lines[index]) if lines else ''
+    if not GATE_FAILED.search(reason) and BECOME_FAILED.search(reason):
+        reason = access_reason('sudo on the box refused: ' + re.sub(r'^Task failed: ', '', reason))
     return {
         'failed_gate': failed_gate(reason, default),
         'reason': reason,
         'detail': bounded(lines[:index] + lines[index + 1:]),
     }
+
+
+def access_reason(cause):
+    """The reason of GATE access: the box cannot be reached, or become (sudo) refuses."""
+    return 'GATE access FAILED: ' + one_line(UNREACHABLE_PREFIX.sub('', one_line(cause)))
 
 
 def gate_next(gate, outcome='refused', **values):

@@ -72,7 +72,7 @@ class BoxError(RuntimeError):
 def make_config(prefix=None, container=False, checkout=None, origin=None, log_dir=None, faults_dir=None,
                 supervisor_conf=None, port=8501, loop_interval=1.0, intel_interval=300.0, programs=None,
                 executor_log_layout="split", bad_version_tag=None, system_site_packages=False,
-                supervisor_bin=None, python=None, bad_docs_tag=None, no_sanity_tag=None):
+                supervisor_bin=None, python=None, bad_docs_tag=None, no_sanity_tag=None, service_user=None):
     """Return the box description (the content of box.json) for the options."""
     prefix = os.path.abspath(prefix or (DEFAULT_CONTAINER_PREFIX if container else DEFAULT_LOCAL_PREFIX))
     if container:
@@ -110,7 +110,7 @@ def make_config(prefix=None, container=False, checkout=None, origin=None, log_di
                dashboard_url="http://127.0.0.1:%d/" % int(port),
                loop_interval=float(loop_interval), intel_interval=float(intel_interval),
                group=GROUP, programs=names, program_names=[names[r] for r in ROLES],
-               system_site_packages=bool(system_site_packages),
+               system_site_packages=bool(system_site_packages), service_user=service_user or None,
                python=python or shutil.which("python3") or sys.executable)
     if container:
         ctl = shutil.which("supervisorctl") or "supervisorctl"
@@ -154,6 +154,8 @@ def programs_conf(box):
                   "directory=%s" % box["checkout"],
                   "autostart=true", "autorestart=true", "startsecs=2", "startretries=1",
                   "stopsignal=TERM", "stopwaitsecs=10", "environment=%s" % env]
+        if box.get("service_user"):
+            lines.append("user=%s" % box["service_user"])
         if role == "executor" and box["executor_err_log"]:
             lines += ["stdout_logfile=%s" % box["executor_out_log"], "stderr_logfile=%s" % box["executor_err_log"]]
         else:
@@ -333,9 +335,23 @@ def install(box, force=False, start=True, timeout=60.0, log=print):
     else:
         _write(box["supervisor_conf"], programs_conf(box))
     _write(box["box_json"], json.dumps(box, indent=2, sort_keys=True) + "\n")
+    if box.get("service_user"):
+        own_by_service_user(box, log)
     if start:
         start_box(box, timeout=timeout, log=log)
     return box
+
+
+def own_by_service_user(box, log=print):
+    """A real box: the checkout, its venv, the origin, the logs and the faults belong to the
+    service account that supervisord runs the programs as; supervisord's own directory (its
+    socket, mode 0700) stays root's, so supervisorctl needs root (sudo) as on a real box."""
+    user = box["service_user"]
+    log("install_box: owned by service user %s (supervisord's socket stays root's)" % user)
+    paths = [box["checkout"], box["origin"], box["faults_dir"]] + ([box["log_dir"]] if box["mode"] == "local" else [])
+    _run(["chown", "-R", "%s:%s" % (user, user)] + sorted(set(p for p in paths if os.path.exists(p))))
+    if box["mode"] == "local":  # the prefix itself (not supervisor/): room for the preflight's scratch clones
+        _run(["chown", "%s:%s" % (user, user), box["prefix"]])
 
 
 def start_box(box, timeout=60.0, log=print):
@@ -469,6 +485,9 @@ def _parser():
     ins.add_argument("--system-site-packages", action="store_true", help="box venv without pip install pytest")
     ins.add_argument("--supervisor-bin", metavar="DIR", help="use supervisord/supervisorctl from DIR")
     ins.add_argument("--python", help="python used to create the venvs (default python3)")
+    ins.add_argument("--service-user", metavar="USER",
+                     help="the account that owns the checkout, venv and logs and runs the programs (root runs "
+                          "supervisord); default: whoever installs")
     ins.add_argument("--no-start", action="store_true", help="install only")
     ins.add_argument("--force", action="store_true", help="stop and wipe an existing box first")
     ins.add_argument("--timeout", type=float, default=60.0, help="readiness timeout seconds (default 60)")
@@ -498,7 +517,8 @@ def main(argv=None):
                               args.faults_dir, args.supervisor_conf, args.port, args.loop_interval,
                               args.intel_interval, programs, args.executor_log_layout, args.bad_version_tag,
                               args.system_site_packages, args.supervisor_bin, args.python,
-                              bad_docs_tag=args.bad_docs_tag, no_sanity_tag=args.no_sanity_tag)
+                              bad_docs_tag=args.bad_docs_tag, no_sanity_tag=args.no_sanity_tag,
+                              service_user=args.service_user)
             install(box, force=args.force, start=not args.no_start, timeout=args.timeout)
             print(box["box_json"])
         elif args.command in ("start", "stop"):

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from ansible_collections.gpt_hedge.activation.plugins.callback import fleet_summary
+from ansible_collections.gpt_hedge.activation.plugins.filter.gates import access_reason
 from ansible_collections.gpt_hedge.activation.plugins.callback.fleet_summary import (
     build_rows, format_duration, render_table)
 
@@ -38,7 +39,7 @@ def test_format_duration(seconds, text):
          "incidents: NAV jump, DD flap"),
         # No row: what the run saw of the box.
         ("box-1", {}, {"failures": {"box-1"}, "processed": {"box-1"}, "gates": {"box-1": "lock"}}, "refused", "gate lock"),
-        ("box-1", {}, {"unreachable": {"box-1"}, "processed": {"box-1"}}, "unreachable", ""),
+        ("box-1", {}, {"unreachable": {"box-1"}, "processed": {"box-1"}}, "unreachable", "gate access"),
         ("box-1", {}, {"processed": {"box-1"}}, "stopped", ""),
         ("box-1", {}, {}, "untouched", "batch never started: the rollout stopped"),
         # A row wins over the run's failure count (the box failed after its ops log).
@@ -172,3 +173,22 @@ def test_build_rows_refused_without_a_row_keeps_the_failed_task_reason():
                            reasons={"box-1": "GATE lock FAILED: localbox is locked by activation v7.6 of bob"})
     assert (result["outcome"], result["failed_gate"], result["reason"]) == \
         ("refused", "lock", "GATE lock FAILED: localbox is locked by activation v7.6 of bob")
+
+
+@pytest.mark.parametrize(
+    ("msg", "reason"),
+    [
+        ('Task failed: Data could not be sent to remote host "10.0.4.17". Make sure this host can be reached over ssh: '
+         'Host key verification failed.', "GATE access FAILED: Host key verification failed."),
+        ('Task failed: Data could not be sent to remote host "127.0.0.1". Make sure this host can be reached over ssh: '
+         'ssh: connect to host 127.0.0.1 port 2222: Connection refused',
+         "GATE access FAILED: ssh: connect to host 127.0.0.1 port 2222: Connection refused"),
+        ("Failed to connect to the host via ssh: operator@box1: Permission denied (publickey).",
+         "GATE access FAILED: operator@box1: Permission denied (publickey)."),
+    ],
+)
+def test_an_unreachable_box_names_the_access_gate_and_the_cause(msg, reason):
+    (result,) = build_rows(["box-1"], {}, unreachable={"box-1"}, processed={"box-1"},
+                           reasons={"box-1": access_reason(msg)})
+    assert (result["outcome"], result["failed_gate"], result["reason"]) == ("unreachable", "access", reason)
+    assert "sudo rights" in result["next"]

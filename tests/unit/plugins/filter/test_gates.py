@@ -110,6 +110,13 @@ def test_gate_message_reads_back_as_the_failure():
          {"failed_gate": "Open this run's history record",
           "reason": "cannot write history record in /x: [Errno 28] No space left on device", "detail": []}),
         (None, {"failed_gate": "Open this run's history record", "reason": "", "detail": []}),
+        # sudo refused before the first task on the box ran (ansible-core's become messages): GATE access
+        ("Task failed: Incorrect sudo password", {"failed_gate": "access", "reason": "GATE access FAILED: sudo on "
+         "the box refused: Incorrect sudo password", "detail": []}),
+        ("Task failed: Missing sudo password", {"failed_gate": "access", "reason": "GATE access FAILED: sudo on "
+         "the box refused: Missing sudo password", "detail": []}),
+        ("Timeout (12s) waiting for privilege escalation prompt: ", {"failed_gate": "access", "reason": "GATE access "
+         "FAILED: sudo on the box refused: Timeout (12s) waiting for privilege escalation prompt:", "detail": []}),
     ],
 )
 def test_gate_failure(message, expected):

@@ -1,0 +1,149 @@
+"""Activation and rollback over SSH with sudo, as the runbook's operators reach a box:
+a real sshd on the loopback (host key checking on), a login user that is not root,
+become, and a checkout that belongs to the service account `hedge`, whose programs
+supervisord runs as `hedge` (tests/integration/sshlib.py sets this up)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from boxlib import FAST_GATES, REPO, install_box, stop_box
+from sshlib import (NOSUDO_OPERATOR, PASSWORD, PASSWORD_OPERATOR, SERVICE_USER, ensure_accounts,
+                    files_owned_by_root, open_path_for, process_owner, ssh_inventory, start_sshd)
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux accounts and sshd")
+
+
+@pytest.fixture
+def ssh_box(tmp_path):
+    """A v7.5 box owned by `hedge` behind its own sshd; yields (box, server)."""
+    ensure_accounts()
+    prefix = tmp_path / "box"
+    prefix.mkdir()
+    open_path_for(prefix, Path("/tmp"))
+    box = install_box(prefix, "--supervisor-bin", str(Path(sys.executable).parent),
+                      "--service-user", SERVICE_USER, "--python", "/usr/bin/python3")
+    server = start_sshd(tmp_path / "sshd")
+    yield box, server
+    server.stop()
+    stop_box(box)
+
+
+def playbook(tmp_path: Path, inventory: Path, name: str, *args: str, secret_input: str | None = None):
+    """ansible-playbook `name` from the repo root with the project's ansible.cfg."""
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/root",
+           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "HEDGE_OPSLOG_DIR": str(tmp_path / "opslog"), "HEDGE_REPORT_DIR": str(tmp_path / "reports")}
+    proc = subprocess.run(["ansible-playbook", "-i", str(inventory), name, *args], cwd=REPO, env=env,
+                          input=secret_input, capture_output=True, text=True, timeout=600)
+    runs = len(list(tmp_path.glob("ansible-playbook-*.log")))
+    (tmp_path / f"ansible-playbook-{runs}.log").write_text(proc.stdout + proc.stderr)
+    return proc
+
+
+def passed_gates(output: str) -> list[str]:
+    return [line.split("GATE ", 1)[1].split(" passed", 1)[0]
+            for line in output.splitlines() if "GATE " in line and " passed" in line]
+
+
+def test_activate_and_rollback_over_ssh_with_become(ssh_box, tmp_path):
+    """hedgeop logs in with its key, sudo without a password: every gate passes, the checkout
+    stays hedge's, the programs run as hedge, rollback.yml returns to v7.5, logs/state untouched."""
+    box, server = ssh_box
+    inventory = ssh_inventory(box, server, tmp_path / "hosts.yml", **FAST_GATES)
+    v75 = box.head()
+    proc = playbook(tmp_path, inventory, "activate.yml", "-e", "version=v7.6")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    for gate in ("lock", "preflight.supervisor", "preflight.pretag", "deploy.checkout",
+                 "restart.programs_running", "verify.engine_version", "verify.sanity"):
+        assert gate in passed_gates(out), (gate, out[-4000:])
+    assert box.version_file() == "v7.6"
+    assert engine_version(box) == "v7.6"
+    status = box.status()
+    assert all(state == "RUNNING" for state, _ in status.values()), status
+    assert {process_owner(pid) for _, pid in status.values()} == {SERVICE_USER}
+    assert files_owned_by_root(box.checkout) == []
+    # The automation's own records are root's, outside the checkout.
+    assert box.history()[-1]["outcome"] == "success"
+
+    back = playbook(tmp_path, inventory, "rollback.yml")
+    out = back.stdout + back.stderr
+    assert back.returncode == 0, out[-5000:]
+    assert box.head() == v75 and box.version_file() == "v7.5"
+    assert engine_version(box) == "v7.5"
+    assert files_owned_by_root(box.checkout) == []
+    assert box.foreign_state_writes() == []
+    assert box.history()[-1]["kind"] == "rollback" and box.history()[-1]["outcome"] == "success"
+
+
+def test_preflight_with_a_sudo_password_never_prints_it(ssh_box, tmp_path):
+    """hedgepw's sudo asks for a password, given as ansible_become_password: the gates that
+    need root (supervisorctl) and hedge (the scratch clone, make pretag) pass; the password
+    is in no output or file the run wrote."""
+    box, server = ssh_box
+    inventory = ssh_inventory(box, server, tmp_path / "hosts.yml", user=PASSWORD_OPERATOR)
+    secrets = tmp_path / "become.json"
+    secrets.write_text(json.dumps({"ansible_become_password": PASSWORD}))
+    before = box.snapshot()
+    proc = playbook(tmp_path, inventory, "playbooks/preflight.yml", "-e", "version=v7.6", "-e", f"@{secrets}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    assert {"preflight.supervisor", "preflight.pretag"} <= set(passed_gates(out)), out[-4000:]
+    assert PASSWORD not in out
+    secrets.unlink()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and "sshd" not in path.parts:
+            assert PASSWORD not in path.read_text(errors="replace"), path
+    assert box.snapshot() == before
+
+
+@pytest.mark.parametrize("case", ["wrong_password", "no_sudo", "unknown_host_key", "closed_port"])
+def test_access_failures_say_why_once_and_change_nothing(ssh_box, tmp_path, case):
+    """A wrong become password, a login without sudo rights, an unknown host key and a closed
+    port each stop the run before anything changes, with a one-line reason."""
+    box, server = ssh_box
+    extra: dict = {}
+    args: list[str] = []
+    if case == "wrong_password":
+        extra["user"] = PASSWORD_OPERATOR
+        (tmp_path / "become.json").write_text(json.dumps({"ansible_become_password": "not-" + PASSWORD}))
+        args = ["-e", f"@{tmp_path / 'become.json'}"]
+    elif case == "no_sudo":
+        extra["user"] = NOSUDO_OPERATOR
+    elif case == "unknown_host_key":
+        empty = tmp_path / "empty_known_hosts"
+        empty.write_text("")
+        extra["known_hosts"] = empty
+    else:
+        server.stop()
+    inventory = ssh_inventory(box, server, tmp_path / "hosts.yml", **extra)
+    before = box.snapshot()
+    proc = playbook(tmp_path, inventory, "activate.yml", "-e", "version=v7.6", *args)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    expected = {"wrong_password": "Incorrect sudo password", "no_sudo": "Missing sudo password",
+                "unknown_host_key": "Host key verification failed", "closed_port": "Connection refused"}[case]
+    # The fleet summary (JSON and table) names the access gate and ansible's cause, in one line.
+    (summary_file,) = (tmp_path / "reports").glob("fleet-summary-*.json")
+    (row,) = json.loads(summary_file.read_text())["rows"]
+    assert row["failed_gate"] == "access", row
+    assert row["reason"].startswith("GATE access FAILED: ") and expected in row["reason"], row
+    assert "\n" not in row["reason"] and "sudo rights" in row["next"], row
+    assert row["outcome"] == ("refused" if case in ("wrong_password", "no_sudo") else "unreachable"), row
+    assert "gate access" in out.split("FLEET SUMMARY", 1)[1], out[-2000:]
+    assert expected in out, out[-3000:]
+    if case in ("wrong_password", "no_sudo"):
+        assert "refused at gate access: nothing was changed" in out, out[-3000:]
+    assert box.snapshot() == before
+    assert box.history() == []
+    assert "not-" + PASSWORD not in out
+
+
+def engine_version(box) -> str:
+    meta = box.engine_metadata()
+    return meta.get("engine_version", meta.get("version"))
