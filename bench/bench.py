@@ -151,6 +151,34 @@ def bench_single(work: Path, outputs: Path) -> dict:
     return {"activation_s": round(wall, 2), "rc": rc, "max_rss_kib": rss, "cpu_s": cpu}
 
 
+def bench_ssh(work: Path, outputs: Path) -> dict:
+    """One activation over SSH as a login user with sudo (become), on a box whose checkout belongs to the
+    service account, next to one on the local connection measured right before it: the cost of the real
+    transport. The sshd, the accounts and the inventory are the integration tests' (tests/integration/sshlib.py).
+    CPU: the controller's only (ansible-playbook, its workers and the ssh clients); the module processes run
+    under sshd, outside the measured process tree."""
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    import boxlib  # noqa: E402  pylint: disable=import-outside-toplevel
+    import sshlib  # noqa: E402  pylint: disable=import-outside-toplevel
+    local = bench_single(work, outputs)
+    sshlib.ensure_accounts()
+    prefix = work / "ssh" / "box"
+    prefix.mkdir(parents=True)
+    sshlib.open_path_for(prefix, Path("/tmp"))
+    box = boxlib.install_box(prefix, "--supervisor-bin", str(BIN), "--service-user", sshlib.SERVICE_USER,
+                             "--python", "/usr/bin/python3")
+    server = sshlib.start_sshd(work / "ssh" / "sshd")
+    try:
+        inv = sshlib.ssh_inventory(box, server, work / "ssh" / "hosts.yml")
+        wall, rc, rss, cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "activate-ssh.log")
+    finally:
+        server.stop()
+        stop(prefix)
+    return {"activation_local_s": local["activation_s"], "activation_ssh_s": round(wall, 2), "rc": rc,
+            "ssh_vs_local": round(wall / local["activation_s"], 2), "max_rss_kib": rss,
+            "controller_cpu_local_s": local["cpu_s"]["controller"], "controller_cpu_ssh_s": cpu["controller"]}
+
+
 def bench_baseline(work: Path) -> dict:
     box = work / "baseline"
     info = install(box)
@@ -291,10 +319,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fleet", default="1,3,6,12", help="fleet sizes (default 1,3,6,12)")
     parser.add_argument("--json", default=str(REPO / "bench" / "latest.json"), help="where to write the JSON")
+    parser.add_argument("--only-ssh", action="store_true",
+                        help="measure only the SSH row (local vs SSH activation) and update it in the JSON")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="gpt-hedge-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="gpt-hedge-bench-", dir="/tmp"))
     outputs = work / "outputs"
     os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "gpt_hedge.activation.bench_timer"
+    if args.only_ssh:
+        try:
+            ssh = bench_ssh(work, outputs)
+        finally:
+            for box_json in work.rglob("box.json"):
+                stop(box_json.parent)
+        result = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
+        result["ssh"] = dict(ssh, measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(ssh_table(result["ssh"]))
+        shutil.rmtree(work, ignore_errors=True)
+        return 0 if ssh["rc"] == 0 else 1
     try:
         single = bench_single(work, outputs)
         baseline = bench_baseline(work)
@@ -303,11 +345,13 @@ def main() -> int:
         fleet = bench_fleet(work, outputs, [int(n) for n in args.fleet.split(",") if n])
         ansible_floor = bench_ansible_floor(work, tasks_per_box(work / "activate.log"))
         design_floor = bench_design_floor(work, floor["floor_s"])
+        ssh = bench_ssh(work, outputs)
     finally:
         for box_json in work.rglob("box.json"):
             stop(box_json.parent)
     result = {"single": single, "baseline": baseline, "floor": floor, "rollback": rollback, "fleet": fleet,
               "ansible_floor": ansible_floor, "design_floor": design_floor,
+              "ssh": dict(ssh, measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
               "peak_rss_mib": round(max([single["max_rss_kib"], rollback["max_rss_kib"]]
                                         + [r["max_rss_kib"] for r in fleet]) / 1024, 1),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
@@ -349,7 +393,20 @@ def table(r: dict) -> str:
             cpu = row["cpu_s_per_box"]
             lines.append(f"| CPU per box, N={row['n']}: controller / on the boxes | {cpu['controller']} s / {cpu['boxes']} s | |")
     lines.append(f"| peak controller memory (max RSS) | {r['peak_rss_mib']} MiB | |")
+    if r.get("ssh"):
+        lines += ssh_table(r["ssh"]).splitlines()[2:]
     return "\n".join(lines)
+
+
+def ssh_table(ssh: dict) -> str:
+    """The SSH rows: one activation over SSH + sudo next to a local one, measured back to back."""
+    return "\n".join([
+        "| measurement | value | target |",
+        "|---|---|---|",
+        f"| activation, local connection / over SSH with sudo (1 box) | {ssh['activation_local_s']} s /"
+        f" {ssh['activation_ssh_s']} s ({ssh['ssh_vs_local']}x) | |",
+        f"| controller CPU, local / SSH | {ssh['controller_cpu_local_s']} s / {ssh['controller_cpu_ssh_s']} s | |",
+    ])
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ molecule_all() {  # every scenario, MOLECULE_JOBS at once, longest first; one lo
 }
 
 stage "setup (.venv)" scripts/setup.sh
+# Before the background Docker setup: both use apt.
+stage "system packages (sshd, sudo, acl)" scripts/system_packages.sh
 # Tools must resolve gpt_hedge.activation to this tree, never to an installed copy.
 rm -rf "$HOME/.ansible/collections/ansible_collections/gpt_hedge"
 docker_start=$SECONDS

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from boxlib import FAST_GATES, REPO, install_box, stop_box
 from sshlib import (NOSUDO_OPERATOR, PASSWORD, PASSWORD_OPERATOR, SERVICE_USER, ensure_accounts,
@@ -70,6 +71,11 @@ def test_activate_and_rollback_over_ssh_with_become(ssh_box, tmp_path):
     assert files_owned_by_root(box.checkout) == []
     # The automation's own records are root's, outside the checkout.
     assert box.history()[-1]["outcome"] == "success"
+    # Pipelining (ansible.cfg): module runs are commands fed on stdin, not files copied to the box; only
+    # the async preflight job (which Ansible cannot pipeline) is copied, over sftp.
+    sessions = server.log.read_text()
+    commands, copies = sessions.count("Starting session: command"), sessions.count("Starting session: subsystem 'sftp'")
+    assert commands >= 10 and copies <= 3, (commands, copies)
 
     back = playbook(tmp_path, inventory, "rollback.yml")
     out = back.stdout + back.stderr
@@ -142,6 +148,41 @@ def test_access_failures_say_why_once_and_change_nothing(ssh_box, tmp_path, case
     assert box.snapshot() == before
     assert box.history() == []
     assert "not-" + PASSWORD not in out
+
+
+@pytest.mark.parametrize("runner", ["hedge_run", "ansible-runner"])
+def test_awx_private_data_dir_with_an_ssh_key(ssh_box, tmp_path, runner):
+    """As AWX passes a machine credential: the key in env/ssh_key (ansible-runner loads it into an
+    ssh-agent, from a copy it deletes), an inventory without a key file; `python -m hedge_run` and plain
+    `ansible-runner run` both reach the box over SSH with become and run the incident check."""
+    box, server = ssh_box
+    private = tmp_path / "awx"
+    (private / "env").mkdir(parents=True)
+    (private / "project").symlink_to(REPO)
+    (private / "inventory").mkdir()
+    hosts = ssh_inventory(box, server, private / "inventory" / "hosts.yml")
+    inventory = yaml.safe_load(hosts.read_text())
+    del inventory["hedge_boxes"]["hosts"]["sshbox"]["ansible_ssh_private_key_file"]
+    hosts.write_text(yaml.safe_dump(inventory))
+    (private / "env" / "ssh_key").write_text(server.key.read_text())
+    (private / "env" / "ssh_key").chmod(0o600)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/root", "ANSIBLE_NOCOLOR": "1",
+           "HEDGE_OPSLOG_DIR": str(tmp_path / "opslog"), "HEDGE_REPORT_DIR": str(tmp_path / "reports")}
+    command = ([sys.executable, "-m", "hedge_run", "incident_check", "--private-data-dir", str(private)]
+               if runner == "hedge_run" else
+               [str(Path(sys.executable).parent / "ansible-runner"), "run", str(private), "-p",
+                "playbooks/incident_check.yml", "--ident", "awx"])
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    (tmp_path / "runner.out").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    (stdout,) = (private / "artifacts").glob("*/stdout")
+    text = " ".join(stdout.read_text().split())
+    assert "=== Incident check on sshbox: no incidents" in text, text[-3000:]
+    assert "[ok] system_health: engine v7.5" in text, text[-3000:]
+    # The key went through an ssh-agent (the inventory names no key file), and no copy is left behind.
+    (command_file,) = (private / "artifacts").glob("*/command")
+    assert json.loads(command_file.read_text())["command"][:2] == ["ssh-agent", "sh"]
+    assert not list((private / "artifacts").glob("*/ssh_key_data"))
 
 
 def engine_version(box) -> str:
