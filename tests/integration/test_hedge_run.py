@@ -74,7 +74,10 @@ def test_hedge_run_activate(fresh_box, tmp_path):
     stages = [line["stage"] for line in lines if line["host"] == "localbox" and line["status"] == "start"]
     for stage in ("preflight", "deploy_git", "restart", "verify"):
         assert stage in stages, stages
-    assert stages.index("preflight") < stages.index("deploy_git") < stages.index("restart") < stages.index("verify")
+    # The ledger reads what is live through deploy_git's entry point live before the preflight: the deploy
+    # itself starts after the preflight.
+    deploy = stages.index("deploy_git", stages.index("preflight"))
+    assert stages.index("preflight") < deploy < stages.index("restart", deploy) < stages.index("verify", deploy)
     gates = {(line["stage"], line["status"], line["msg"].split()[1]) for line in lines if line["msg"].startswith("GATE ")}
     for stage, gate in (("preflight", "preflight.tag_exists"), ("deploy_git", "deploy.checkout"),
                         ("restart", "restart.programs_running"), ("verify", "verify.engine_version")):

@@ -143,6 +143,32 @@ def test_checkout_not_at_tag_rolls_back(rollback_box, tmp_path):
     assert box.foreign_state_writes() == []
 
 
+def test_rollback_that_moved_the_checkout_is_failed_not_refused(fresh_box, tmp_path):
+    """rollback.yml, deploy.checkout: a stray post-checkout hook commits on top of the target's tag, so
+    the gate fails after the checkout moved. The box was changed: the rollback is `failed` (the deploy
+    role notes deploy_changed before its gate), never `refused` / "nothing was changed"."""
+    v75, v76 = fresh_box.head(), fresh_box.git("rev-parse", "v7.6^{commit}")
+    hook = fresh_box.checkout / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f'#!/bin/sh\n[ "$2" = "{v76}" ] && exec git -c user.name=hook -c user.email=hook@box '
+                    'commit -q --allow-empty -m stray\nexit 0\n')
+    hook.chmod(0o755)
+    try:
+        run = run_playbook(fresh_box, "rollback.yml", tmp_path, version="v7.6")
+    finally:
+        hook.unlink()
+
+    assert run.rc != 0
+    failure = gate_failure(run.stdout, "deploy.checkout")
+    assert f"(VERSION v7.6), expected v7.6 ({v76[:12]})" in failure, run.stdout[-3000:]
+    assert fresh_box.head() not in (v75, v76)
+    record = fresh_box.history()[-1]
+    assert (record["kind"], record["version"], record["outcome"], record["failed_gate"]) == \
+        ("rollback", "v7.6", "failed", "deploy.checkout")
+    assert "nothing was changed" not in run.stdout
+    assert not fresh_box.lock_path.exists()
+    assert fresh_box.foreign_state_writes() == []
+
+
 def test_auto_rollback_off_leaves_box_for_inspection(fresh_box, tmp_path):
     fresh_box.set_fault("v7.6", "wrong_engine_version")
     run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6", auto_rollback=False, **FAST_GATES)

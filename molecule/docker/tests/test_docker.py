@@ -2,7 +2,9 @@
 v7.6 (docker method); bad registry input is refused before any container is
 touched; rollback.yml returns to v7.5's image, verified. Tests run in order."""
 import json
+import os
 import re
+from pathlib import Path
 
 import boxcheck
 
@@ -18,6 +20,18 @@ def engine(host) -> dict:
         "print(json.dumps({\"id\": c.id, \"image\": c.attrs[\"Config\"][\"Image\"], "
         "\"status\": c.status, \"started\": c.attrs[\"State\"][\"StartedAt\"]}))'" % CONTAINER)
     return json.loads(out)
+
+
+def image_id(host) -> str:
+    """The id of the image the engine container runs (sha256:...)."""
+    return host.check_output(
+        "python3 -c 'import docker; print(docker.from_env().containers.get(\"%s\").attrs[\"Image\"])'" % CONTAINER)
+
+
+def ops_log(run_id: str) -> dict:
+    """The ops log JSON of one run (written on the controller, under the scenario's ephemeral dir)."""
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "opslog" / f"hedge-box-docker-{run_id}.json"
+    return json.loads(path.read_text())
 
 
 def env_version(host) -> str:
@@ -59,6 +73,18 @@ def test_activation_recorded_with_docker_method(host):
     assert activation["outcome"] == "success"
     assert activation["previous_version"] == "v7.5"
     assert activation["commit"].startswith("sha256:")
+
+
+def test_ops_log_names_the_image_and_version(host):
+    """The ops log of a docker activation reads the facts both deploy methods set: its commit is the id of
+    the image the engine runs (as in the history record), its versions the release's."""
+    activation = [r for r in records(host) if r.get("kind") == "activation"][0]
+    entry = ops_log(activation["id"])
+    assert (entry["kind"], entry["outcome"], entry["version"], entry["previous_version"]) == \
+        ("activation", "success", "v7.6", "v7.5")
+    assert entry["live_version"] == "v7.6"
+    assert entry["commit"] == activation["commit"] == image_id(host)
+    assert entry["steps"]["preflight_passed"] <= entry["steps"]["code_pulled"] <= entry["steps"]["services_restarted"]
 
 
 def test_check_mode_names_the_image_and_touches_nothing(host):
@@ -134,6 +160,9 @@ def test_rollback_redeploys_the_previous_image(host):
     rollback = records(host)[-1]
     assert rollback["kind"] == "rollback" and rollback["outcome"] == "success"
     assert rollback["method"] == "docker" and rollback["version"] == "v7.5"
+    entry = ops_log(rollback["id"])
+    assert (entry["kind"], entry["outcome"], entry["version"], entry["live_version"]) == ("rollback", "success", "v7.5", "v7.5")
+    assert entry["commit"] == rollback["commit"] == image_id(host)
 
 
 def test_failed_gate_rolls_back_to_the_previous_image(host):
