@@ -2,6 +2,7 @@
 """hedge_bake: the bake window's checks, their timeline and gates, over real-looking v7.6 surfaces and logs."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -37,8 +38,12 @@ class Engine(object):
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def publish(self):
+        """Every surface written atomically (a reader never sees half a file), as the engine writes them."""
         payloads = self.payloads(time.time()) if self.payloads else v76_payloads(now=time.time())
-        write_state(self.state, payloads)
+        scratch = write_state(self.state.parent / 'scratch', payloads)
+        self.state.mkdir(exist_ok=True)
+        for name in payloads:
+            os.replace(scratch / name, self.state / name)
 
     @staticmethod
     def append(path, lines):
