@@ -160,6 +160,36 @@ def test_canary_failing_its_bake_is_rolled_back_and_the_fleet_stops(fresh_box, t
         stop_box(second)
 
 
+def test_bake_failure_with_auto_rollback_off_leaves_the_release_for_inspection(fresh_box, tmp_path):
+    """auto_rollback=false: the release that starts logging errors after its verification fails bake.error_log
+    and is left in place, recorded as failed with the bake's timeline."""
+    armed = {}
+
+    def arm_after_verify(event):
+        data = event.get("event_data") or {}
+        if (event.get("event") == "runner_on_ok" and not armed
+                and str(data.get("task", "")).startswith("Gate verify.runtime_sanity")):
+            fresh_box.set_fault("v7.6", "error_log")
+            armed["at"] = time.time()
+
+    try:
+        rc, stdout, _events = run_fleet({"localbox": fresh_box}, tmp_path, on_event=arm_after_verify, version="v7.6",
+                                        auto_rollback=False, **BAKE, **FAST_GATES)
+        assert rc != 0 and armed, stdout[-3000:]
+        assert "ERROR executor: simulated order failure" in gate_failure(stdout, "bake.error_log"), stdout[-3000:]
+        assert stdout.count("GATE bake.error_log FAILED") == 1
+        assert "automatic rollback is off" in " ".join(stdout.split())
+        assert fresh_box.version_file() == "v7.6" and fresh_box.engine_metadata()["engine_version"] == "v7.6"
+        (record,) = fresh_box.history()
+        assert (record["outcome"], record["failed_gate"], record["bake"]["failed_gate"]) == \
+            ("failed", "bake.error_log", "bake.error_log")
+        assert epoch(record["bake"]["failed_at"]) >= int(armed["at"])
+        assert record["next"].startswith("v7.6 is left in place for inspection (auto_rollback off)")
+        assert fresh_box.foreign_state_writes() == []
+    finally:
+        fresh_box.clear_faults()
+
+
 def test_bake_playbook_watches_the_live_release_read_only(fresh_box, tmp_path):
     """playbooks/bake.yml on a box running v7.5: a clean watch passes; with the dashboard down it fails naming
     the gate, the moment and the next step, and changes nothing."""
