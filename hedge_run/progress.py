@@ -18,7 +18,7 @@ from typing import IO, Callable
 from hedge_run.exit_codes import exit_code, host_code
 
 # The collection's roles, in the order an activation goes through them.
-STAGES = ("box", "ledger", "preflight", "deploy_git", "restart", "verify", "rollback", "incidents", "opslog")
+STAGES = ("box", "ledger", "preflight", "deploy_git", "restart", "verify", "bake", "rollback", "incidents", "opslog")
 # Tasks outside any role (the playbooks' own set_fact / fail tasks).
 PLAY_STAGE = "play"
 

@@ -11,7 +11,7 @@ short_description: Print a per-box summary table at the end of a run and write i
 description:
   - At the end of the run prints one row per box of every rollout play (a play with C(serial), such as
     C(activate.yml)) and of every play whose boxes reported a row; box, version before, version after,
-    outcome and duration, and a note (failed gate, rollback, incidents).
+    outcome and duration, and a note (failed gate, rollback, bake window, incidents).
   - The rows come from C(ansible.builtin.set_stats) (per host, key C(hedge_summary)) set by the role
     C(gpt_hedge.activation.opslog), which runs in the C(always) section of the entry playbooks, so a box
     that failed its gate and was rolled back still reports its row.
@@ -62,6 +62,8 @@ def _note(row):
         parts.append('gate ' + row['failed_gate'])
     if row.get('rollback') and row['rollback'] not in ('not_needed',):
         parts.append('rollback ' + row['rollback'])
+    if row.get('bake') and row['bake'] != 'not run':
+        parts.append('bake ' + row['bake'])
     if row.get('incidents'):
         parts.append('incidents: ' + ', '.join(row['incidents']))
     return '; '.join(parts)
@@ -96,6 +98,7 @@ def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gat
                 'next': data.get('next') or '',
                 'rollback': data.get('rollback') or '',
                 'incidents': list(data.get('incidents') or []),
+                'bake': data.get('bake') or '',
             }
         else:
             if name in unreachable:
@@ -109,7 +112,7 @@ def build_rows(targets, reported, failures=(), unreachable=(), processed=(), gat
             row = {'box': name, 'version_before': '', 'version_after': '', 'outcome': outcome,
                    'failed_gate': gates.get(name, '') if outcome == 'refused' else '',
                    'reason': reasons.get(name, '') if outcome == 'refused' else '',
-                   'detail': [], 'next': '', 'rollback': '', 'incidents': []}
+                   'detail': [], 'next': '', 'rollback': '', 'incidents': [], 'bake': ''}
             if row['failed_gate']:
                 row['next'] = gate_next(row['failed_gate'])
             if outcome == 'unreachable':

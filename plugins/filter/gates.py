@@ -78,6 +78,10 @@ NEXT_REFUSED = {
     'preflight.sanity': "run {version}'s sanity script against the live state by hand; fix the release or the state",
     'deploy.clean_checkout': 'commit, stash or discard the local changes of the live checkout (git status), then run again',
     'rollback.target': 'name the release to return to: ansible-playbook rollback.yml -e version=<tag>',
+    'input.bake': 'give hedge_bake_seconds as whole seconds (0 for no bake) and hedge_bake_interval as 1..the window, then run again; nothing was changed',
+    # playbooks/bake.yml: a watch of the live release failed (it changes nothing, so the outcome is refused).
+    'bake.': '{version} is live and failed {gate} while watched (nothing was changed): inspect {log}; '
+             'if it does not recover, ansible-playbook rollback.yml',
 }
 # After the box was changed, the next step depends on how the run ended.
 NEXT_BY_OUTCOME = {

@@ -425,13 +425,22 @@ def stop_box(box, timeout=30.0):
 # --- faults ----------------------------------------------------------------
 
 def _check_faults(names):
-    unknown = sorted(set(names) - set(simfaults.FAULTS))
+    unknown = sorted(name for name in names if simfaults.split_entry(name)[0] not in simfaults.FAULTS)
     if unknown:
         raise BoxError("unknown fault(s) %s; known: %s" % (", ".join(unknown), ", ".join(simfaults.FAULTS)))
 
 
+def _fault_entry(text):
+    """argparse type of a set-fault NAME: a known fault, optionally delayed (``publish_errors@+20s``)."""
+    if simfaults.split_entry(text)[0] not in simfaults.FAULTS:
+        raise argparse.ArgumentTypeError("unknown fault %r; known: %s (optionally <fault>@+<N>s)"
+                                         % (text, ", ".join(simfaults.FAULTS)))
+    return text
+
+
 def set_fault(faults_dir, version, *names):
-    """Activate ``names`` for ``version`` (added to ``<faults_dir>/<version>``)."""
+    """Activate ``names`` for ``version`` (added to ``<faults_dir>/<version>``); a name ``<fault>@+<N>s`` acts
+    once the engine process has run N s (simfaults.py)."""
     _check_faults(names)
     path = os.path.join(faults_dir, version)
     try:
@@ -439,8 +448,7 @@ def set_fault(faults_dir, version, *names):
             current = fh.read().splitlines()
     except FileNotFoundError:
         current = []
-    active = simfaults.parse_faults("\n".join(current))
-    current += [n for n in names if n not in active]
+    current += [n for n in names if n not in [line.split("#", 1)[0].strip() for line in current]]
     _write(path, "\n".join(current) + "\n")
 
 
@@ -496,7 +504,8 @@ def _parser():
     box_args(sub.add_parser("stop", help="stop a local box's supervisord and programs"))
     sf = sub.add_parser("set-fault", help="activate faults for a version")
     sf.add_argument("version")
-    sf.add_argument("names", nargs="+", metavar="NAME", choices=simfaults.FAULTS)
+    sf.add_argument("names", nargs="+", metavar="NAME", type=_fault_entry,
+                    help="a fault (%s), or <fault>@+<N>s: acting once the engine has run N s" % ", ".join(simfaults.FAULTS))
     cf = sub.add_parser("clear-faults", help="clear the faults of a version (all versions if omitted)")
     cf.add_argument("version", nargs="?")
     for p in (sf, cf):

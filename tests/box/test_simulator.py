@@ -3,6 +3,7 @@
 One box is installed per module (random free port, tmp prefix, the controller
 venv's supervisor binaries) and always stopped by the fixture's finalizer.
 """
+import datetime
 import json
 import os
 import socket
@@ -62,6 +63,11 @@ def read_state(box, name):
 
 def log_size(path):
     return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def parse_ts(text):
+    """Epoch seconds of an ISO-8601 ``...Z`` timestamp of a log line."""
+    return datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
 
 
 def log_since(path, offset):
@@ -136,6 +142,31 @@ def test_fault_files_roundtrip(tmp_path):
         install_box.set_fault(faults, "v7.6", "no_such_fault")
     install_box.clear_faults(faults, "v7.6")
     assert simfaults.active_faults("v7.6", faults) == set()
+
+
+@pytest.mark.parametrize(("text", "elapsed", "active"), [
+    ("publish_errors@+20s\nnav_jump\n", 0.0, {"nav_jump"}),
+    ("publish_errors@+20s\nnav_jump\n", 19.9, {"nav_jump"}),
+    ("publish_errors@+20s\nnav_jump\n", 20.0, {"nav_jump", "publish_errors"}),
+    ("no_publish@+2.5s  # stops publishing later\n", 2.4, set()),
+    ("no_publish@+2.5s  # stops publishing later\n", 2.5, {"no_publish"}),
+    # Without a process age (set_fault's view of the file): every entry, delayed or not.
+    ("publish_errors@+20s\nnav_jump\n", None, {"nav_jump", "publish_errors"}),
+])
+def test_delayed_fault_entries(text, elapsed, active):
+    assert simfaults.parse_faults(text, elapsed=elapsed) == active
+
+
+def test_delayed_fault_counts_from_the_process_start(tmp_path):
+    faults = str(tmp_path)
+    install_box.set_fault(faults, "v7.6", "publish_errors@+20s", "nav_jump")
+    assert (tmp_path / "v7.6").read_text() == "publish_errors@+20s\nnav_jump\n"
+    assert simfaults.active_faults("v7.6", faults, now=simfaults.STARTED + 19) == {"nav_jump"}
+    assert simfaults.active_faults("v7.6", faults, now=simfaults.STARTED + 20) == {"nav_jump", "publish_errors"}
+    for bad in ("no_such_fault@+2s", "publish_errors@20s", "publish_errors@+s"):
+        with pytest.raises(install_box.BoxError, match="unknown fault"):
+            install_box.set_fault(faults, "v7.6", bad)
+    assert (tmp_path / "v7.6").read_text() == "publish_errors@+20s\nnav_jump\n"
 
 
 def test_container_layout_writes_config_only(tmp_path):
@@ -315,6 +346,25 @@ def test_live_fault_toggle(box):
     finally:
         install_box.clear_faults(box["faults_dir"])
     poll(lambda: install_box.healthz(box) == 200, what="healthz back to 200")
+
+
+@live
+def test_delayed_fault_starts_after_the_engine_ran_clean(box):
+    """publish_errors@+3s: after a restart, clean state_publish lines for 3 s (by their own ts=), then errors."""
+    install_box.set_fault(box["faults_dir"], "v7.5", "publish_errors@+3s")
+    try:
+        _result, offset = switch_version(box, "v7.5")
+        poll(lambda: "state_publish ERROR" in log_since(box["executor_out_log"], offset), what="delayed errors")
+    finally:
+        install_box.clear_faults(box["faults_dir"])
+    lines = log_since(box["executor_out_log"], offset).splitlines()
+    boot = max(i for i, line in enumerate(lines) if "Engine version: v7.5" in line)
+    first_error = next(i for i, line in enumerate(lines) if i > boot and "state_publish ERROR" in line)
+    clean = [line for line in lines[boot:first_error] if line.startswith("state_publish ok")]
+    stamps = [parse_ts(line.rsplit("ts=", 1)[1]) for line in clean]
+    # The engine published clean for the delay (loop 0.5 s): the last clean line before the first error is
+    # 3 s after the first one, less one loop.
+    assert len(clean) >= 4 and stamps[-1] - stamps[0] >= 2.5, lines[boot:first_error + 1]
 
 
 @live

@@ -31,7 +31,7 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
     assert meta.get("engine_version", meta.get("version")) == "v7.6"
     assert abs(time.time() - parse_timestamp(meta["updated_ts"])) < 120
     assert fresh_box.healthz() == 200
-    for gate in ("input.version", "input.fleet", "input.box", "input.deploy_method", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
+    for gate in ("input.version", "input.fleet", "input.box", "input.bake", "input.deploy_method", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
                  "preflight.sanity", "deploy.clean_checkout", "deploy.checkout", "restart.programs_running",
                  "verify.boot_line", "verify.error_log", "verify.state_publish", "verify.surfaces_fresh",
                  "verify.engine_version", "verify.dashboard_healthz", "verify.runtime_sanity"):

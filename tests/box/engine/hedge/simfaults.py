@@ -60,10 +60,19 @@ fault                    behaviour
 ``slow_stop``            executor takes ``SLOW_STOP_S`` (3 s) to exit on SIGTERM (supervisor
                          shows STOPPING meanwhile)
 =======================  ==============================================================
+
+Delayed faults
+--------------
+An entry ``<fault>@+<N>s`` (e.g. ``publish_errors@+20s``) acts only once the
+process reading it has run for N seconds: the executor, sync_state and the
+dashboard count from their own start, so a release passes its verification
+right after a restart and starts failing N s later (a bake window's case).
 """
 import json
 import os
+import re
 import sys
+import time
 
 FAULTS = (
     "crash_at_boot",
@@ -94,6 +103,10 @@ POINTER_FILE = "hedge-sim.json"
 # How much longer the engine's tests take with pretag_slow (long enough for a progress line every 15 s).
 PRETAG_SLOW_SECONDS = 20
 ENV_FAULTS_DIR = "HEDGE_SIM_FAULTS_DIR"
+# A delayed entry: the fault acts once the reading process has run for N seconds.
+DELAYED = re.compile(r"^(?P<name>[a-z_]+)@\+(?P<seconds>[0-9]+(?:\.[0-9]+)?)s$")
+# When this process started (imported at start by the executor, sync_state and the dashboard).
+STARTED = time.time()
 
 
 def faults_dir():
@@ -109,23 +122,33 @@ def faults_dir():
         return None
 
 
-def parse_faults(text):
-    """Parse a faults file: one name per line, ``#`` comments, blanks ignored."""
+def split_entry(entry):
+    """A faults file entry as ``(name, delay_s)``: ``publish_errors@+20s`` -> ``("publish_errors", 20.0)``,
+    ``nav_jump`` -> ``("nav_jump", 0.0)``; an entry that is not ``<name>@+<N>s`` is a name as it is."""
+    match = DELAYED.match(entry)
+    return (match.group("name"), float(match.group("seconds"))) if match else (entry, 0.0)
+
+
+def parse_faults(text, elapsed=None):
+    """Parse a faults file: one entry per line, ``#`` comments, blanks ignored. Returns the fault names;
+    with ``elapsed`` (seconds the reading process has run) a delayed entry only once its delay has passed."""
     names = set()
     for line in text.splitlines():
-        name = line.split("#", 1)[0].strip()
-        if name:
+        name, delay = split_entry(line.split("#", 1)[0].strip())
+        if name and (elapsed is None or elapsed >= delay):
             names.add(name)
     return names
 
 
-def active_faults(version, directory=None):
-    """Return the set of fault names active for ``version`` (re-read each call)."""
+def active_faults(version, directory=None, now=None):
+    """Return the set of fault names active for ``version`` (re-read each call); a delayed entry counts
+    from this process's start (``STARTED``)."""
     directory = directory or faults_dir()
     if not directory or not version:
         return set()
     try:
         with open(os.path.join(directory, version), encoding="utf-8") as fh:
-            return parse_faults(fh.read())
+            text = fh.read()
     except OSError:
         return set()
+    return parse_faults(text, elapsed=(time.time() if now is None else now) - STARTED)

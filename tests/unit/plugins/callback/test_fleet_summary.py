@@ -37,6 +37,13 @@ def test_format_duration(seconds, text):
          "refused", "gate preflight.ci_status"),
         ("box-1", {"box-1": row("success", incidents=["NAV jump", "DD flap"])}, {}, "success",
          "incidents: NAV jump, DD flap"),
+        # The bake window's result (opslog role: bake_report.summary), unless no bake ran.
+        ("box-1", {"box-1": row("success", bake="passed, 4 checks in 20 s")}, {}, "success",
+         "bake passed, 4 checks in 20 s"),
+        ("box-1", {"box-1": row("rolled_back", after="v7.5", failed_gate="bake.state_publish", rollback="verified",
+                                bake="FAILED bake.state_publish at +10.0 s")}, {}, "rolled_back",
+         "gate bake.state_publish; rollback verified; bake FAILED bake.state_publish at +10.0 s"),
+        ("box-1", {"box-1": row("success", bake="not run")}, {}, "success", ""),
         # No row: what the run saw of the box.
         ("box-1", {}, {"failures": {"box-1"}, "processed": {"box-1"}, "gates": {"box-1": "lock"}}, "refused", "gate lock"),
         ("box-1", {}, {"unreachable": {"box-1"}, "processed": {"box-1"}}, "unreachable", "gate access"),
