@@ -244,7 +244,7 @@ def _parse_path(path):
 
 
 def _split_alternatives(expr):
-    parts = [p for p in expr.split('||')]
+    parts = expr.split('||')
     if any(not p.strip() for p in parts):
         raise ValueError('invalid key path %r' % expr)
     return parts

@@ -43,6 +43,7 @@ SCAN_OPTIONS = dict(
     max_lines=dict(type='int', default=20),
 )
 
+
 def normalize_version(value):
     """Version token for comparison: stripped, one leading v/V removed."""
     if value is None:

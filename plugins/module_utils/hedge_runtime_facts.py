@@ -300,9 +300,9 @@ def router_facts(router_health, diagnostics=None, quality_min=0.5):
         latency = to_number(summary.get('avg_latency_ms'))
 
     tracked = len(per_symbol) if per_symbol else _count(_first(glob.get('symbols_tracked'),
-                                                                rh.get('symbols_tracked'),
-                                                                summary.get('symbols_tracked'),
-                                                                summary.get('symbols')))
+                                                               rh.get('symbols_tracked'),
+                                                               summary.get('symbols_tracked'),
+                                                               summary.get('symbols')))
 
     idle = to_flag(_get(diagnostics, 'runtime_diagnostics.liveness.idle_router'))
     if idle is None:

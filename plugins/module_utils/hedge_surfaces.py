@@ -94,6 +94,7 @@ STATE_OPTIONS = dict(
     started_after=dict(type='float'),
 )
 
+
 def default_surfaces():
     """A fresh copy of DEFAULT_SURFACES."""
     return copy.deepcopy(DEFAULT_SURFACES)
@@ -283,15 +284,15 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
     if future:
         return done('future', '%s (key %s)' % (future, key))
     if aged:
-        return done('stale', 'age %.1f s > %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
+        return done('stale', 'age %.1f s > %s s (key %s)' % (float(fact['age_s']), _fmt(limit), key))
     if not_updated:
         what = 'started before the restart at' if kind == 'start' else 'older than newer_than - 1 s'
         return done('not_updated', 'timestamp %s %s %s (key %s)'
                     % (_fmt(round(ts, 3)), what, _fmt(round(float(bound), 3)), key))
     if kind == 'start':
         return done('ok', 'started %.1f s ago, %s (key %s: a start time, not aged)'
-                    % (fact['age_s'], 'after the restart' if bound is not None else 'no restart in this run', key))
-    return done('ok', 'age %.1f s <= %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
+                    % (float(fact['age_s']), 'after the restart' if bound is not None else 'no restart in this run', key))
+    return done('ok', 'age %.1f s <= %s s (key %s)' % (float(fact['age_s']), _fmt(limit), key))
 
 
 def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None,

@@ -34,7 +34,7 @@ description:
   - The module only reads. It never writes to the state dir and does not fail on findings; gating is the caller's.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description:
@@ -125,7 +125,7 @@ options:
     default: 5
   now:
     description:
-      - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
+      - Epoch seconds to use as the current time (NAV age and the C(generated_at) of RV(document)); for tests.
     type: float
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
@@ -548,8 +548,8 @@ def hook_dd_transition(runtime, docs, errors):
     risk_dd = dd_facts(None, docs.get('risk_snapshot'))
     dd_state = risk_dd['dd_state'] if risk_dd['dd_state'] is not None else runtime.get('dd_state')
     dd_pct = risk_dd['dd_pct'] if risk_dd['dd_pct'] is not None else runtime.get('dd_pct')
-    details = {'dd_state': dd_state, 'dd_pct': dd_pct, 'nav_state_dd_state': dd_facts(docs.get('nav_state'),
-                                                                                       None)['dd_state']}
+    details = {'dd_state': dd_state, 'dd_pct': dd_pct,
+               'nav_state_dd_state': dd_facts(docs.get('nav_state'), None)['dd_state']}
     finding = _finding(
         'dd_transition',
         'DD state flapping (dd_flap): now %s' % (dd_state or 'unknown'),
@@ -622,7 +622,7 @@ def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status,
     dd_state = dd_facts(None, risk)['dd_state'] if risk else None
     missing = [name for name, value in (('risk_mode', risk_mode), ('dd_state', dd_state)) if value in (None, '')]
     detail = 'vol regime %s; dd state %s; risk mode %s' % (vol or 'not reported', dd_state or 'missing',
-                                                         risk_mode or 'missing')
+                                                           risk_mode or 'missing')
     if risk is None:
         detail = '%s; %s' % (_surface_problem(errors, 'risk_snapshot') or 'risk_snapshot.json not loaded', detail)
     items.append(_item('regime_strip', not missing, detail))

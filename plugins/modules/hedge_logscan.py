@@ -21,7 +21,7 @@ description:
   - The module only reads. It returns facts and does not decide gates.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   path:
     description:

@@ -23,7 +23,7 @@ description:
   - The module only reads. It never writes to the state dir and does not decide gates.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description:
@@ -50,7 +50,7 @@ options:
     default: 0.9
   router_quality_min:
     description:
-      - Minimum router global quality score. Per-symbol scores below it are listed in RV(runtime.router.degraded_symbols).
+      - Minimum router global quality score. Per-symbol scores below it are listed in C(degraded_symbols) of RV(runtime.router).
     type: float
     default: 0.5
   max_underwater_without_tp_sl:

@@ -19,7 +19,7 @@ description:
     role asserts on RV(ok), RV(failed_surfaces) and RV(warned_surfaces).
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description:
@@ -49,7 +49,6 @@ options:
           - Freshness key paths (a write time), the first present one wins. Dotted paths and C(a || b) alternatives.
         type: list
         elements: str
-        no_log: false
       start_keys:
         description:
           - Key paths of a start time, read only when none of O(surfaces[].keys) is present
@@ -58,7 +57,6 @@ options:
             O(newer_than); with O(started_after) it must be after it (else V(not_updated)).
         type: list
         elements: str
-        no_log: false
       cadence:
         description:
           - V(loop) surfaces are written every executor loop and use O(max_age) and O(newer_than);
@@ -72,7 +70,6 @@ options:
         description: Key paths that must be present (not null).
         type: list
         elements: str
-        no_log: false
       max_age:
         description: Per-surface age limit in seconds, overriding O(max_age) or O(intel_max_age).
         type: float

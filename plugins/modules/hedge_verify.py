@@ -18,7 +18,7 @@ description:
     modules.
   - One module run instead of one per part and per poll attempt saves the module start-up on every step.
   - The module only reads (the sanity script is documented as read only). It never writes to the state dir or the logs,
-    returns facts and does not decide gates; RV(changed) is always false and it fails only on invalid parameters.
+    returns facts and does not decide gates; C(changed) is always false and it fails only on invalid parameters.
     A role asserts on the facts.
   - With O(fail_fast=true) (the default), once a part's facts already fail a gate that always applies (no boot line,
     error lines, C(state_publish) not ok, surfaces not ok when the poll ends, the engine reporting another version,
@@ -26,7 +26,7 @@ description:
     Which gate fails first is the same; a failing verification just does not wait out every later timeout.
 version_added: 0.3.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description:
@@ -128,8 +128,7 @@ options:
         default: 120
       surfaces:
         description:
-          - Surfaces to check, merged over the built-in table of the runtime box contract, as the O(surfaces) option of
-            M(gpt_hedge.activation.hedge_state) (same suboptions).
+          - Surfaces to check, merged over the built-in table of the runtime box contract.
         type: list
         elements: dict
         suboptions:
@@ -144,14 +143,12 @@ options:
             description: Freshness key paths, the first present one wins. Dotted paths and C(a || b) alternatives.
             type: list
             elements: str
-            no_log: false
           start_keys:
             description:
               - Key paths of a start time, read only when no freshness key is present (C(started_ts) of the runbook's
                 C(engine_metadata.json) shape). Never aged; with O(state.started_after) it must be after it.
             type: list
             elements: str
-            no_log: false
           cadence:
             description: V(loop) (O(state.max_age), O(state.newer_than)) or V(intel) (O(state.intel_max_age)).
             type: str
@@ -165,7 +162,6 @@ options:
             description: Key paths that must be present (not null).
             type: list
             elements: str
-            no_log: false
           max_age:
             description: Per-surface age limit in seconds.
             type: float
@@ -285,6 +281,8 @@ notes:
   - Polls end on success or when their timeout has passed, with a last attempt at the deadline. The boot line wait
     uses O(logs.timeout) and O(logs.poll_interval); the surfaces and health URL polls use O(state.timeout),
     O(healthz.timeout) and O(poll_interval).
+  - Check mode runs every part, the sanity script too (it only reads), as M(gpt_hedge.activation.hedge_release_check)
+    does at preflight; both run it the same way.
 seealso:
   - module: gpt_hedge.activation.hedge_logscan
   - module: gpt_hedge.activation.hedge_state
@@ -362,6 +360,18 @@ logs:
     publish_count: 3
     publish_error_count: 0
     publish_ok: true
+  contains:
+    error_lines:
+      description: The first error lines of the new boot, at most O(logs.max_lines).
+      type: list
+      elements: str
+    publish_error_lines:
+      description: The first publish error lines of the new boot, at most O(logs.max_lines).
+      type: list
+      elements: str
+    publish_ok:
+      description: False when the publish errors are more than O(logs.publish_error_limit) (a repeated error).
+      type: bool
 state:
   description:
     - The surfaces check of the last poll attempt, with the fields M(gpt_hedge.activation.hedge_state) returns (C(now),
@@ -377,6 +387,21 @@ state:
     attempts: 61
     waited_s: 120.0
     msg: "nav.json: stale: age 3600.2 s > 120 s (key updated_ts)"
+  contains:
+    ok:
+      description: True when no required surface failed.
+      type: bool
+    surfaces:
+      description: File name to that surface's check (C(present), C(valid), C(age_s), C(status), C(reason), ...).
+      type: dict
+    failed_surfaces:
+      description: Required surfaces that are not ok.
+      type: list
+      elements: str
+    warned_surfaces:
+      description: Optional surfaces that are not ok.
+      type: list
+      elements: str
 runtime:
   description:
     - The runtime facts, with the fields M(gpt_hedge.activation.hedge_runtime) returns (C(runtime), C(checks),
@@ -388,6 +413,14 @@ runtime:
       engine_version: {ok: true, value: v7.6, threshold: v7.6, reason: engine_metadata reports v7.6}
     failed_checks: []
     unchecked: []
+  contains:
+    runtime:
+      description: The runtime summary for the ops log (engine version, NAV, drawdown, router, exit pipeline, anomalies).
+      type: dict
+      contains:
+        nav_age_s:
+          description: C(nav_state.nav_age_s), else the age of the NAV file's timestamp, rounded to 0.1 s.
+          type: float
 healthz:
   description: The last answer of the health URL.
   returned: always
@@ -433,14 +466,14 @@ sanity:
       description: Whether the script was run.
       type: bool
     rc:
-      description: Its exit code; null when not run (V(124) when killed after O(sanity.timeout)).
+      description: Its exit code; null when not run (V(124) when killed after O(sanity.timeout), V(127) or V(126) when it cannot be started).
       type: int
     last_line:
       description: The last non-empty line of its stdout, then stderr; else why it was not run, or the start error.
       type: str
       sample: "RESULT: PASS (14 checks)"
     output_tail:
-      description: The last 20 non-empty lines of stdout, then stderr.
+      description: The last 40 non-empty lines of stdout, then stderr.
       type: list
       elements: str
     cmd:
@@ -468,17 +501,19 @@ msg:
 
 import os
 import re
-import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
     SCAN_OPTIONS,
     boot_regex,
     scan_logs,
+)
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_process import (
+    run_sanity_script,
+    sanity_script_path,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
@@ -490,8 +525,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surface
     evaluate_surfaces,
     merge_surfaces,
 )
-
-TAIL_LINES = 20
 
 ARGUMENT_SPEC = dict(
     READ_OPTIONS,
@@ -677,10 +710,6 @@ def check_healthz(params, interval, wait):
             'waited_s': waited}
 
 
-def _tail(stdout, stderr):
-    return [line for line in (stdout or '').splitlines() + (stderr or '').splitlines() if line][-TAIL_LINES:]
-
-
 def check_sanity(params, state_dir, skip_reason=None):
     """Stat the sanity script and, unless ``skip_reason``, run it read-only against ``state_dir``."""
     result = {'enabled': params['enabled'], 'path': None, 'exists': None, 'ran': False, 'rc': None,
@@ -688,34 +717,15 @@ def check_sanity(params, state_dir, skip_reason=None):
     if not params['enabled']:
         result['last_line'] = 'not enabled'
         return result
-    script = params['script']
-    chdir = params['chdir']
-    path = script if os.path.isabs(script) or not chdir else os.path.join(chdir, script)
-    result['path'] = path
-    result['exists'] = os.path.exists(path)
-    result['cmd'] = [params['python'], script, '--state-dir', state_dir]
-    if not result['exists']:
-        result['last_line'] = '%s is missing' % script
-        return result
     if skip_reason:
-        result['last_line'] = 'not run: %s' % skip_reason
+        path = sanity_script_path(params['script'], params['chdir'])
+        result.update(path=path, exists=os.path.exists(path),
+                      cmd=[params['python'], params['script'], '--state-dir', state_dir],
+                      last_line='not run: %s' % skip_reason)
         return result
-    start = time.time()
-    try:
-        proc = subprocess.run(result['cmd'], cwd=chdir or None, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=params['timeout'] or None, check=False)
-    except subprocess.TimeoutExpired as exc:
-        tail = _tail(to_text(exc.stdout or b'', errors='surrogate_or_replace'),
-                     to_text(exc.stderr or b'', errors='surrogate_or_replace'))
-        result.update(ran=True, rc=124, output_tail=tail,
-                      last_line='killed after %d s%s' % (params['timeout'], (': ' + tail[-1]) if tail else ''))
-    except OSError as exc:  # no interpreter, no chdir: as ansible.builtin.command reports it
-        result.update(ran=False, rc=exc.errno or 1, last_line=to_native(exc))
-    else:
-        tail = _tail(to_text(proc.stdout, errors='surrogate_or_replace'),
-                     to_text(proc.stderr, errors='surrogate_or_replace'))
-        result.update(ran=True, rc=proc.returncode, output_tail=tail, last_line=tail[-1] if tail else '')
-    result['duration_s'] = round(time.time() - start, 1)
+    facts = run_sanity_script(params['python'], params['script'], state_dir, params['chdir'],
+                              timeout=params['timeout'])
+    result.update((key, facts[key]) for key in result if key in facts)
     return result
 
 
@@ -789,12 +799,8 @@ def main():
     first_failure = first_failure or runtime_failure(runtime)
     healthz = check_healthz(p['healthz'], p['poll_interval'], wait=wait())
     first_failure = first_failure or healthz_failure(healthz)
-    if module.check_mode:
-        skip_reason = 'check mode'
-    elif not wait():
-        skip_reason = 'an earlier part failed (%s)' % first_failure
-    else:
-        skip_reason = None
+    # Check mode runs the script too (it only reads; hedge_process).
+    skip_reason = None if wait() else 'an earlier part failed (%s)' % first_failure
     sanity = check_sanity(p['sanity'], state_dir, skip_reason=skip_reason)
 
     result = dict(logs=logs, state=state, runtime=runtime, healthz=healthz, sanity=sanity,

@@ -19,7 +19,7 @@ description:
   - Versions are compared after stripping whitespace and one leading C(v), so C(7.6) matches C(v7.6).
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   path:
     description:

@@ -131,7 +131,7 @@ def v76_payloads(now=NOW, loop_age=5.0, intel_age=300.0):
         },
         'engine_metadata.json': {'engine_version': 'v7.6', 'updated_ts': t},
         'symbol_scores_v6.json': {'updated_ts': ti, 'symbols': {'BTCUSDT': {'hybrid_score': 0.61},
-                                                                 'ETHUSDT': {'hybrid_score': -0.2}}},
+                                                                'ETHUSDT': {'hybrid_score': -0.2}}},
         'factor_diagnostics.json': {
             'updated_ts': ti, 'weights': {'momentum': 0.4, 'carry': 0.35, 'value': 0.25},
             'factor_weights': {'weights': {'momentum': 0.4, 'carry': 0.35, 'value': 0.25}},

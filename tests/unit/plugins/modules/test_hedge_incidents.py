@@ -104,8 +104,8 @@ def item(result, panel):
 
 
 SHAPES = [
-    pytest.param(lambda: v76_payloads(), 'v7.6', id='support-v7.6'),
-    pytest.param(lambda: v75_payloads(), 'v7.5', id='support-v7.5'),
+    pytest.param(v76_payloads, 'v7.6', id='support-v7.6'),
+    pytest.param(v75_payloads, 'v7.5', id='support-v7.5'),
     pytest.param(lambda: sim_payloads('v7.6'), 'v7.6', id='sim-v7.6'),
     pytest.param(lambda: sim_payloads('v7.5'), 'v7.5', id='sim-v7.5'),
 ]

@@ -102,8 +102,8 @@ def test_router_shapes(run_module, state_dir, router, quality, tracked, idle):
 def test_older_router_slippage_object(run_module, state_dir):
     payloads = v76_payloads()
     payloads['router_health.json'] = {'updated_ts': NOW, 'global': {'quality_score': 0.55,
-                                                                   'slippage': {'avg_bps': 3.0},
-                                                                   'latency': {'avg_ms': 99}}}
+                                                                    'slippage': {'avg_bps': 3.0},
+                                                                    'latency': {'avg_ms': 99}}}
     rt = run_runtime(run_module, state_dir(payloads))['runtime']['router']
     assert rt['avg_slippage_bps'] == 3.0
     assert rt['avg_latency_ms'] == 99.0

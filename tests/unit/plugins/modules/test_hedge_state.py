@@ -301,7 +301,7 @@ def test_stdlib_only_target_without_jmespath(run_module, state_dir, no_jmespath_
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(no_jmespath_path), str(COLLECTIONS_DIR)]))
     probe = subprocess.run(
         [sys.executable, '-c', 'from ansible_collections.gpt_hedge.activation.plugins.module_utils import hedge_json;'
-                               'print(hedge_json.HAS_JMESPATH)'], env=env, capture_output=True, text=True)
+                               'print(hedge_json.HAS_JMESPATH)'], env=env, capture_output=True, text=True, check=False)
     assert probe.stdout.strip() == 'False', probe.stderr
     payloads = v76_payloads()
     payloads['nav.json'] = {'nav_usd': 5.0, 'updated_ts': NOW - 3600.2}

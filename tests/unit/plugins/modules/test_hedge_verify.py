@@ -226,12 +226,10 @@ def test_healthy_v76_box_every_part(run_module, box, healthz, check_mode):
     assert sanity['exists'] is True
     assert sanity['path'] == str(the_box.checkout / SANITY_NAME)
     assert sanity['cmd'] == [sys.executable, SANITY_NAME, '--state-dir', str(the_box.state)]
-    if check_mode:
-        assert (sanity['ran'], sanity['rc'], sanity['last_line']) == (False, None, 'not run: check mode')
-    else:
-        assert (sanity['ran'], sanity['rc'], sanity['last_line']) == (True, 0, 'RESULT: PASS (2 checks)')
-        assert 'cwd=%s' % the_box.checkout in sanity['output_tail']
-        assert 'state_dir=%s' % the_box.state in sanity['output_tail']
+    # check mode runs the read-only script too, as hedge_release_check does at preflight
+    assert (sanity['ran'], sanity['rc'], sanity['last_line']) == (True, 0, 'RESULT: PASS (2 checks)')
+    assert 'cwd=%s' % the_box.checkout in sanity['output_tail']
+    assert 'state_dir=%s' % the_box.state in sanity['output_tail']
     assert _snapshot(the_box.state, the_box.out.parent) == before
 
 
@@ -400,8 +398,8 @@ def test_healthz_poll(run_module, box, healthz, statuses, timeout, status, attem
                  id='exit-3'),
     pytest.param('raise KeyError("nav_total")\n', None, 1, "KeyError: 'nav_total'", True, id='traceback'),
     pytest.param(None, None, None, '%s is missing' % SANITY_NAME, False, id='script-missing'),
-    pytest.param(SANITY_SCRIPT, '/nonexistent/venv/bin/python', 2, 'No such file or directory', True,
-                 id='interpreter-missing'),
+    pytest.param(SANITY_SCRIPT, '/nonexistent/venv/bin/python', 127,
+                 'cannot run /nonexistent/venv/bin/python: No such file or directory', True, id='interpreter-missing'),
 ])
 def test_failing_or_missing_sanity_script(run_module, box, healthz, script, python, rc, last_line, exists):
     the_box = box(_low_coverage(), sanity=script)
