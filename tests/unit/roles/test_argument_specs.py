@@ -38,7 +38,7 @@ def test_public_defaults_are_in_the_spec_with_the_same_default(role):
     # an option of one entry point only (ledger's finish: ledger_fields) counts too
     listed = {(entry_point, name): option for entry_point, spec in specs.items()
               for name, option in (spec.get('options') or {}).items()}
-    missing = sorted(set(public) - {name for _, name in listed})
+    missing = sorted(set(public) - {name for _entry_point, name in listed})
     assert not missing, '%s: defaults not in meta/argument_specs.yml: %s' % (role, ', '.join(missing))
     wrong = ['%s (%s): defaults/main.yml %r, spec %r' % (name, entry_point, public[name], option.get('default'))
              for (entry_point, name), option in sorted(listed.items())
@@ -64,6 +64,6 @@ def test_ansible_doc_shows_the_verify_defaults():
                           check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     options = json.loads(proc.stdout)['gpt_hedge.activation.verify']['entry_points']['main']['options']
-    defaults, _ = role_files('verify')
+    defaults = role_files('verify')[0]
     assert options['verify_surface_max_age']['default'] == defaults['verify_surface_max_age'] == 120
     assert options['verify_sanity_script']['default'] == defaults['verify_sanity_script']
