@@ -33,6 +33,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time im
     future_problem,
     parse_timestamp,
 )
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
 
 # logical name -> default file name under the state dir
 RUNTIME_FILES = {
@@ -165,16 +166,6 @@ def fraction(value):
     if number is None:
         return None
     return number / 100.0 if number > 1 else number
-
-
-def normalize_version(value):
-    """Version token for comparison: stripped, one leading v/V removed."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if text[:1] in ('v', 'V'):
-        text = text[1:]
-    return text
 
 
 def _first(*values):

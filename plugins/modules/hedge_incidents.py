@@ -305,7 +305,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     check_underwater_without_tp_sl,
     dd_facts,
     fraction,
-    normalize_version,
     read_runtime_surfaces,
     router_idle_flags,
     router_shape,
@@ -316,6 +315,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import evaluate_surfaces
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import DEFAULT_MAX_SKEW
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_verdict import (
     RUN_OPTIONS,
     UNVERIFIED,

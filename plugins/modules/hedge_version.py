@@ -186,7 +186,7 @@ dirty_files:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import normalize_version
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import validate_path
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_release import (
     GitReader,
