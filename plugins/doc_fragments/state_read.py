@@ -8,8 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """The read options of the state readers (hedge_state, hedge_runtime,
-    hedge_incidents, hedge_verify): module_utils.hedge_json.READ_OPTIONS."""
+    """The read options of the state readers (hedge_incidents,
+    hedge_verify): module_utils.hedge_json.READ_OPTIONS."""
 
     DOCUMENTATION = r'''
 options:

@@ -62,7 +62,7 @@ RUNTIME_READS = {
     'factor_diagnostics': ('weights', 'factor_weights', 'orthogonalization_enabled'),
 }
 
-# Options of the runtime checks: hedge_runtime's, and hedge_verify's `runtime`.
+# Options of the runtime checks: hedge_verify's `runtime`.
 RUNTIME_OPTIONS = dict(
     files=dict(type='dict', default={}),
     exit_coverage_min=dict(type='float', default=0.9),
@@ -84,7 +84,7 @@ _TRUE_STRINGS = ('true', 'yes', 'on', '1', 'active', 'triggered', 'detected', 'b
 # ---------------------------------------------------------------- helpers
 
 def read_runtime_surfaces(state_dir, files=None, max_bytes=DEFAULT_MAX_BYTES):
-    """Read the surfaces hedge_runtime needs.
+    """Read the surfaces the runtime facts need.
 
     Returns ``(docs, errors, invalid)``: ``docs`` maps logical name -> dict or
     None, ``errors`` maps file name -> load error (``missing``, ``not a regular
@@ -588,7 +588,7 @@ def evaluate_runtime(state_dir, files=None, expected_version=None, exit_coverage
                      check_router_idle_enabled=True, now=None, max_skew=DEFAULT_MAX_SKEW,
                      max_bytes=DEFAULT_MAX_BYTES):
     """Read the runtime surfaces, build the facts and run every check: the
-    answer of hedge_runtime (and of hedge_verify's runtime part), without changed."""
+    answer of hedge_verify's runtime part."""
     docs, errors, invalid = read_runtime_surfaces(state_dir, files, max_bytes)
     runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now, invalid=invalid,
                             max_skew=max_skew)

@@ -73,7 +73,7 @@ _NEW_SURFACE_DEFAULTS = {'keys': [], 'start_keys': [], 'cadence': 'loop', 'requi
 SURFACE_FIELDS = ('name', 'path', 'keys', 'start_keys', 'cadence', 'required', 'required_keys', 'max_age', 'enabled')
 
 
-# Options of the state-file check: hedge_state's, and hedge_verify's `state`.
+# Options of the state-file check: hedge_verify's `state`.
 SURFACE_OPTIONS = dict(
     name=dict(type='str', required=True),
     path=dict(type='str'),
@@ -185,7 +185,7 @@ def normalize_surface(surface):
 
 
 def _error_status(error):
-    """hedge_state's status for a load error of hedge_json.load_json_checked."""
+    """The surface status for a load error of hedge_json.load_json_checked."""
     if error == 'missing':
         return 'missing'
     if error.startswith('malformed JSON') or error == 'not a JSON object':

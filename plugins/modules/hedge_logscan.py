@@ -104,7 +104,7 @@ notes:
   - When the boot line is found, the publish counts cover the out log after the last boot line (plus the err log
     region); otherwise the whole scanned region. Error and warning counts cover the whole scanned region.
 seealso:
-  - module: gpt_hedge.activation.hedge_state
+  - module: gpt_hedge.activation.hedge_verify
 '''
 
 EXAMPLES = r'''

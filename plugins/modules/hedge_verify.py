@@ -11,11 +11,10 @@ DOCUMENTATION = r'''
 module: hedge_verify
 short_description: Collect every fact of the post-restart verification of a GPT-Hedge release in one pass
 description:
-  - Does in one module run, in this order, what M(gpt_hedge.activation.hedge_logscan),
-    M(gpt_hedge.activation.hedge_state) (polled until ok), M(gpt_hedge.activation.hedge_runtime), a polled
-    M(ansible.builtin.uri) of the dashboard health URL and the release's sanity script do, and returns each part's
-    facts under its own key (RV(logs), RV(state), RV(runtime), RV(healthz), RV(sanity)) with the field names of those
-    modules.
+  - Does in one module run, in this order, what M(gpt_hedge.activation.hedge_logscan) does, a check of every state
+    surface (present, valid, required keys, age by key path; polled until ok), the runtime facts with the dashboard's
+    sanity thresholds, a polled M(ansible.builtin.uri) of the dashboard health URL and the release's sanity script,
+    and returns each part's facts under its own key (RV(logs), RV(state), RV(runtime), RV(healthz), RV(sanity)).
   - One module run instead of one per part and per poll attempt saves the module start-up on every step.
   - The module only reads (the sanity script is documented as read only). It never writes to the state dir or the logs,
     returns facts and does not decide gates; C(changed) is always false and it fails only on invalid parameters.
@@ -117,8 +116,7 @@ options:
         default: 20
   state:
     description:
-      - The surfaces check, as M(gpt_hedge.activation.hedge_state) repeated every O(poll_interval) until RV(state.ok)
-        or O(state.timeout).
+      - The surfaces check, repeated every O(poll_interval) until RV(state.ok) or O(state.timeout).
     type: dict
     default: {}
     suboptions:
@@ -192,14 +190,15 @@ options:
         type: float
   runtime:
     description:
-      - The runtime facts and sanity thresholds, as M(gpt_hedge.activation.hedge_runtime) with O(expected_version).
+      - The runtime facts and sanity thresholds; the engine version is checked against O(expected_version).
     type: dict
     default: {}
     suboptions:
       files:
         description:
-          - Override file names of the surfaces read, keyed by logical name
-            (as in M(gpt_hedge.activation.hedge_runtime)).
+          - Override file names of the surfaces read, keyed by logical name (V(nav), V(nav_state), V(kpis),
+            V(diagnostics), V(risk_snapshot), V(router_health), V(engine_metadata),
+            V(factor_diagnostics)).
         type: dict
         default: {}
       exit_coverage_min:
@@ -285,8 +284,6 @@ notes:
     does at preflight; both run it the same way.
 seealso:
   - module: gpt_hedge.activation.hedge_logscan
-  - module: gpt_hedge.activation.hedge_state
-  - module: gpt_hedge.activation.hedge_runtime
 '''
 
 EXAMPLES = r'''
@@ -374,9 +371,8 @@ logs:
       type: bool
 state:
   description:
-    - The surfaces check of the last poll attempt, with the fields M(gpt_hedge.activation.hedge_state) returns (C(now),
-      C(surfaces), C(failed_surfaces), C(warned_surfaces), C(ok), C(oldest_age_s), C(msg)), plus C(attempts) and
-      C(waited_s).
+    - The surfaces check of the last poll attempt (C(now), C(surfaces), C(failed_surfaces), C(warned_surfaces), C(ok),
+      C(oldest_age_s), C(msg)), plus C(attempts) and C(waited_s).
   returned: always
   type: dict
   sample:
@@ -388,24 +384,106 @@ state:
     waited_s: 120.0
     msg: "nav.json: stale: age 3600.2 s > 120 s (key updated_ts)"
   contains:
-    ok:
-      description: True when no required surface failed.
-      type: bool
+    now:
+      description: Epoch seconds used as the current time (the target's clock unless O(now) is given).
+      type: float
+      sample: 1764067200.25
     surfaces:
-      description: File name to that surface's check (C(present), C(valid), C(age_s), C(status), C(reason), ...).
+      description: Per-surface facts, keyed by surface name.
       type: dict
+      contains:
+        path:
+          description: Full path of the file.
+          type: str
+        present:
+          description: Whether the file exists.
+          type: bool
+        valid:
+          description: Whether the file holds a JSON object.
+          type: bool
+        required:
+          description: Whether the surface is required.
+          type: bool
+        cadence:
+          description: V(loop) or V(intel).
+          type: str
+        missing_keys:
+          description: Required key paths that are absent.
+          type: list
+          elements: str
+        invalid_values:
+          description:
+          - Every unusable number in the file, one line each naming the key path and the problem (read as null). Only those
+            at a key the check reads make the status V(invalid_value).
+          type: list
+          elements: str
+          sample:
+          - 'nav: NaN is not a finite number'
+        timestamp_key:
+          description: The freshness key that was read (first present), or null.
+          type: str
+        timestamp_kind:
+          description: V(write) (from O(state.surfaces[].keys)), V(start) (from O(state.surfaces[].start_keys)) or null.
+          type: str
+        timestamp:
+          description: The freshness timestamp as epoch seconds, or null.
+          type: float
+        age_s:
+          description: Age in seconds at RV(state.now), rounded to 0.1 s, or null.
+          type: float
+        max_age:
+          description: The age limit applied, in seconds.
+          type: float
+        fresh:
+          description:
+          - Whether the timestamp is within the age limit and not in the future (and not older than O(state.newer_than) for loop
+            surfaces); for a start time, whether it is not in the future and after O(state.started_after).
+          type: bool
+        status:
+          description:
+          - One of V(ok), V(missing), V(unreadable), V(malformed), V(invalid_value), V(missing_keys), V(no_timestamp), V(future),
+            V(stale), V(not_updated).
+          type: str
+        reason:
+          description: One line explanation.
+          type: str
+          sample: 'nav.json: stale: age 3600.2 s > 120 s (key updated_ts)'
+      sample:
+        nav.json:
+          path: /root/hedge-fund/logs/state/nav.json
+          present: true
+          valid: true
+          required: true
+          cadence: loop
+          missing_keys: []
+          timestamp_key: updated_ts
+          timestamp: 1764067196.1
+          age_s: 4.2
+          max_age: 120
+          fresh: true
+          status: ok
+          reason: 'nav.json: ok: age 4.2 s <= 120 s (key updated_ts)'
     failed_surfaces:
-      description: Required surfaces that are not ok.
+      description: Names of required surfaces whose status is not V(ok).
       type: list
       elements: str
+      sample:
+      - nav.json
     warned_surfaces:
-      description: Optional surfaces that are not ok.
+      description: Names of optional surfaces whose status is not V(ok).
       type: list
       elements: str
+      sample:
+      - rv_momentum.json
+    ok:
+      description: True when RV(state.failed_surfaces) is empty.
+      type: bool
+    oldest_age_s:
+      description: Largest RV(state.surfaces.age_s) over the surfaces with a write timestamp, or null.
+      type: float
 runtime:
   description:
-    - The runtime facts, with the fields M(gpt_hedge.activation.hedge_runtime) returns (C(runtime), C(checks),
-      C(failed_checks), C(unchecked), C(msg)).
+    - The runtime facts and the sanity threshold checks (C(runtime), C(checks), C(failed_checks), C(unchecked)).
   returned: always
   type: dict
   sample:
@@ -415,12 +493,94 @@ runtime:
     unchecked: []
   contains:
     runtime:
-      description: The runtime summary for the ops log (engine version, NAV, drawdown, router, exit pipeline, anomalies).
+      description: Runtime summary for the ops log.
       type: dict
       contains:
+        engine_version:
+          description: Version from C(engine_metadata.json) (C(engine_version) or C(version)), or null.
+          type: str
+          sample: v7.6
+        engine_version_key:
+          description: V(engine_version) or V(version), whichever was read; null when absent.
+          type: str
+        nav:
+          description: NAV from C(nav_state.json) (C(nav_total||nav||nav_usd||total_equity)), else C(nav.json) (C(nav||nav_usd)).
+          type: float
+        nav_source:
+          description: File the NAV was read from.
+          type: str
         nav_age_s:
           description: C(nav_state.nav_age_s), else the age of the NAV file's timestamp, rounded to 0.1 s.
           type: float
+        dd_state:
+          description: Drawdown state (V(NORMAL), V(DRAWDOWN), V(RECOVERY)), from C(nav_state.json) or C(risk_snapshot.json).
+          type: str
+        dd_pct:
+          description: C(drawdown.dd_pct) from C(nav_state.json) or C(risk_snapshot.json) (else C(kpis_v7.portfolio.dd_pct)).
+          type: float
+        risk_mode:
+          description: C(risk_snapshot.risk_mode).
+          type: str
+        circuit_breaker:
+          description: C(risk_snapshot.circuit_breaker) as written by the engine.
+          type: raw
+        router:
+          description:
+          - Router facts, keys C(quality), C(symbols_tracked), C(avg_slippage_bps), C(avg_latency_ms), C(idle) and C(degraded_symbols)
+            (per-symbol quality below O(runtime.router_quality_min)).
+          type: dict
+        exit:
+          description:
+          - Exit pipeline facts, keys C(coverage) (fraction), C(coverage_pct) (percent, 1 decimal), C(open_positions), C(tp_sl_registered),
+            C(tp_sl_missing), C(underwater_without_tp_sl), C(ledger_registry_mismatch) and C(mismatch_breakdown) (dict, null
+            before v7.6).
+          type: dict
+        anomalies:
+          description:
+          - Keys C(nav_jump), C(nav_jump_pct), C(dd_flap), C(var_limit_breach), C(cvar_limit_breach); null when C(risk_snapshot.json)
+            has no C(anomalies) block (v7.5).
+          type: dict
+        factor_weights:
+          description: C(weights) or C(factor_weights.weights) of C(factor_diagnostics.json) ({} when absent).
+          type: dict
+        missing_fields:
+          description: v7.6-only fields absent from loaded surfaces, for example V(risk_snapshot.anomalies).
+          type: list
+          elements: str
+        surface_errors:
+          description:
+          - File name to load error (V(missing), V(not a regular file (...)), V(too large ...), V(unreadable ...), V(malformed
+            JSON ...), V(not a JSON object)).
+          type: dict
+        invalid_values:
+          description:
+          - Unusable values at keys the facts read, one line each naming the file, the key and the problem, read as null.
+            NaN, Infinity, -Infinity, an integer beyond the range of a float, a NAV timestamp written in the future.
+          type: list
+          elements: str
+          sample:
+          - 'nav_state.json: nav_total: NaN is not a finite number'
+    checks:
+      description:
+      - Checks C(engine_version), C(exit_coverage), C(underwater_without_tp_sl), C(router_quality), C(router_idle), C(nav_jump),
+        C(dd_flap) and C(valid_values) (false when RV(runtime.runtime.invalid_values) is not empty), each C({ok, value, threshold,
+        reason}).
+      - C(ok) is true or false, or null when the data is absent or the check is disabled.
+      type: dict
+      sample:
+        router_quality:
+          ok: true
+          value: 0.82
+          threshold: 0.5
+          reason: router quality 0.82 >= 0.5
+    failed_checks:
+      description: Names of checks whose C(ok) is false.
+      type: list
+      elements: str
+    unchecked:
+      description: Names of checks whose C(ok) is null.
+      type: list
+      elements: str
 healthz:
   description: The last answer of the health URL.
   returned: always
@@ -661,7 +821,7 @@ def check_logs(logs, expected_version):
 
 
 def state_msg(result, surfaces):
-    """One line, as hedge_state words it."""
+    """The surfaces check in one line."""
     if result['ok']:
         msg = 'all %d required surfaces ok' % sum(1 for s in surfaces if s['required'])
     else:

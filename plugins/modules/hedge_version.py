@@ -72,7 +72,7 @@ requirements:
 notes:
   - Git is run with optional locks disabled, so that C(git status) does not rewrite the index.
 seealso:
-  - module: gpt_hedge.activation.hedge_runtime
+  - module: gpt_hedge.activation.hedge_verify
 '''
 
 EXAMPLES = r'''

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from hedge_test_support import COLLECTIONS_DIR, NOW, v75_payloads, v76_payloads
+from hedge_test_support import COLLECTIONS_DIR, NOW, run_verify_part, v75_payloads, v76_payloads
 
 ALL_SURFACES = [
     'nav.json', 'nav_state.json', 'positions_state.json', 'positions_ledger.json', 'kpis_v7.json',
@@ -19,9 +19,9 @@ ALL_SURFACES = [
 
 
 def run_state(run_module, state, check_mode=False, extra_pythonpath=(), **args):
-    args.setdefault('now', NOW)
-    return run_module('hedge_state', dict(state_dir=str(state), **args), check_mode=check_mode,
-                      extra_pythonpath=extra_pythonpath)
+    """hedge_verify's surfaces check (its `state` part) of ``state``, read once."""
+    return run_verify_part(run_module, 'state', state, check_mode=check_mode, extra_pythonpath=extra_pythonpath,
+                           **args)
 
 
 def test_fresh_v76_box_is_ok(run_module, state_dir):
