@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -32,6 +34,25 @@ def parse_module_output(stdout, stderr, rc):
     result.rc = rc
     result.stderr = stderr
     return result
+
+
+def tree_snapshot(*directories):
+    """Every entry under ``directories`` (the directories too): mtime, size, mode and content digest, to
+    compare before and after a run that must write nothing."""
+    snap = {}
+    for directory in directories:
+        for root, dirs, files in os.walk(directory):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                digest = None
+                if os.path.isfile(path):
+                    with open(path, 'rb') as handle:
+                        digest = hashlib.sha256(handle.read()).hexdigest()
+                snap[path] = (st.st_mtime_ns, st.st_size, st.st_mode, digest)
+        st = os.stat(directory)
+        snap[str(directory)] = (st.st_mtime_ns, st.st_mode)
+    return snap
 
 
 def free_port_url():
