@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README "Quick start"; .ci/run calls it). From a machine with
-# nothing installed: Python deps (.venv), lint, unit + simulator + integration
+# nothing installed: Python deps (.venv), lint, ansible-test sanity (in the background),
+# unit + simulator + integration
 # tests (local boxes through ansible-runner, in parallel workers), then every
 # molecule scenario on a Docker engine and the runtime-box image, several
 # scenarios at a time. The engine and images are prepared in the background
@@ -44,7 +45,7 @@ molecule_all() {  # every scenario, MOLECULE_JOBS at once, longest first; one lo
   local scenario rc=0 failed=0
   # Longest first (durations of the clean-clone run), then any new scenario.
   for scenario in auto_rollback docker fleet incidents preflight_fails default \
-                  $(ls molecule/*/molecule.yml | xargs -n1 dirname | xargs -n1 basename); do
+                  $(for f in molecule/*/molecule.yml; do basename "$(dirname "$f")"; done); do
     [ -f "molecule/$scenario/molecule.yml" ] || continue
     [[ " ${scenarios[*]} " == *" $scenario "* ]] || scenarios+=("$scenario")
   done
@@ -83,10 +84,22 @@ rm -rf "$HOME/.ansible/collections/ansible_collections/gpt_hedge"
 docker_start=$SECONDS
 docker_ready >"$LOGS/docker.log" 2>&1 &
 docker_pid=$!
+# ansible-test sanity (scripts/sanity.sh) in the background during the lint and pytest stages;
+# its failure is fatal, with its log.
+sanity_start=$SECONDS
+scripts/sanity.sh >"$LOGS/sanity.log" 2>&1 &
+sanity_pid=$!
 stage "yamllint" yamllint --strict .
 stage "ansible-lint (production)" ansible-lint --profile production -q
 stage "pytest unit+box+integration" pytest -q -p no:cacheprovider -n "$PYTEST_WORKERS" --dist worksteal \
   --durations=25 tests/unit tests/box tests/integration
+sanity_rc=0
+wait "$sanity_pid" || sanity_rc=$?
+record "ansible-test sanity (bg)" "$((SECONDS - sanity_start))" "$sanity_rc"
+if [ $sanity_rc -ne 0 ]; then
+  grep -v '^WARNING: Location' "$LOGS/sanity.log"
+  report; echo "== ansible-test sanity FAILED (rc $sanity_rc)"; exit $sanity_rc
+fi
 docker_rc=0
 wait "$docker_pid" || docker_rc=$?
 record "docker engine + images (bg)" "$((SECONDS - docker_start))" "$docker_rc"

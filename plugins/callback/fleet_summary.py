@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # The per-box table at the end of an activation or rollback run, also when a failed batch stopped the rollout.
 from __future__ import absolute_import, division, print_function
 
@@ -187,7 +189,8 @@ class CallbackModule(CallbackBase):
         try:
             hosts = play.get_variable_manager().get_vars(play=play).get('ansible_play_hosts_all') or []
             return [str(host) for host in hosts]
-        except Exception:  # pylint: disable=broad-except  (no table is better than a crashed run)
+        except Exception:  # pylint: disable=broad-except
+            # no table is better than a crashed run
             return []
 
     def _summarise(self, uuid):

@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Shared documentation of the options of the modules that read the engine's state surfaces.
 from __future__ import absolute_import, division, print_function
 
@@ -6,8 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """The read options of the state readers (hedge_state, hedge_runtime,
-    hedge_incidents, hedge_verify): module_utils.hedge_json.READ_OPTIONS."""
+    """The read options of the state readers (hedge_incidents,
+    hedge_verify): module_utils.hedge_json.READ_OPTIONS."""
 
     DOCUMENTATION = r'''
 options:

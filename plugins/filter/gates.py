@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: (c) 2025, GPT-Hedge operations
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Reading a failed task's message as the collection's gates write it.
 from __future__ import absolute_import, division, print_function
 
@@ -6,41 +8,10 @@ __metaclass__ = type
 
 import re
 
-DOCUMENTATION = r'''
-name: failed_gate
-short_description: Name of the gate in a C(GATE <name> FAILED) message
-description:
-  - Returns the gate named by the first C(GATE <name> FAILED) in the message, else O(default).
-  - The same plugin file also provides C(gpt_hedge.activation.one_line) (whitespace folded to single spaces),
-    C(gpt_hedge.activation.gate_failure) (a failed gate's message as C(failed_gate), C(reason) and C(detail)),
-    C(gpt_hedge.activation.gate_message) (a gate's failure message, the reason then indented detail lines),
-    C(gpt_hedge.activation.failure_summary) (the closing message of a failed run),
-    C(gpt_hedge.activation.gate_next) (the runbook's next step for a failed gate and the run's outcome; every
-    C(next) text is kept in this file) and C(gpt_hedge.activation.pytest_failure) (failing test ids and the
-    first error line of a pytest run, from the last lines of its output).
-positional: default
-options:
-  _input:
-    description: A task's failure message.
-    type: raw
-    required: true
-  default:
-    description: What to return when the message names no gate (typically the failed task's name).
-    type: str
-    default: unknown
-'''
+# Each filter's documentation is in its own file beside this one (ansible-doc -t filter reads it):
+# failed_gate.yml, one_line.yml, gate_failure.yml, gate_message.yml, gate_next.yml,
+# failure_summary.yml and pytest_failure.yml.
 
-EXAMPLES = r'''
-- name: Name the failed gate in a rescue
-  ansible.builtin.set_fact:
-    failed: "{{ ansible_failed_result.msg | default('') | gpt_hedge.activation.failed_gate(ansible_failed_task.name) }}"
-'''
-
-RETURN = r'''
-_value:
-  description: The gate name, e.g. C(verify.engine_version), or O(default).
-  type: str
-'''
 
 GATE_FAILED = re.compile(r'GATE (\S+) FAILED')
 # A task that failed before its module ran because privilege escalation (sudo) refused: ansible-core's own

@@ -19,7 +19,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     check_underwater_without_tp_sl,
     dd_facts,
     fraction,
-    normalize_version,
     read_runtime_surfaces,
     router_idle_flags,
     router_shape,
@@ -30,6 +29,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import evaluate_surfaces
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import DEFAULT_MAX_SKEW
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_verdict import (
     UNVERIFIED,
     expected_release,
@@ -261,8 +261,8 @@ def hook_dd_transition(runtime, docs, errors):
     risk_dd = dd_facts(None, docs.get('risk_snapshot'))
     dd_state = risk_dd['dd_state'] if risk_dd['dd_state'] is not None else runtime.get('dd_state')
     dd_pct = risk_dd['dd_pct'] if risk_dd['dd_pct'] is not None else runtime.get('dd_pct')
-    details = {'dd_state': dd_state, 'dd_pct': dd_pct, 'nav_state_dd_state': dd_facts(docs.get('nav_state'),
-                                                                                       None)['dd_state']}
+    details = {'dd_state': dd_state, 'dd_pct': dd_pct,
+               'nav_state_dd_state': dd_facts(docs.get('nav_state'), None)['dd_state']}
     finding = _finding(
         'dd_transition',
         'DD state flapping (dd_flap): now %s' % (dd_state or 'unknown'),
@@ -335,7 +335,7 @@ def dashboard_checklist(runtime, docs, errors, expected_version, healthz_status,
     dd_state = dd_facts(None, risk)['dd_state'] if risk else None
     missing = [name for name, value in (('risk_mode', risk_mode), ('dd_state', dd_state)) if value in (None, '')]
     detail = 'vol regime %s; dd state %s; risk mode %s' % (vol or 'not reported', dd_state or 'missing',
-                                                         risk_mode or 'missing')
+                                                           risk_mode or 'missing')
     if risk is None:
         detail = '%s; %s' % (_surface_problem(errors, 'risk_snapshot') or 'risk_snapshot.json not loaded', detail)
     items.append(_item('regime_strip', not missing, detail))

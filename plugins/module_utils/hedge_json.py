@@ -41,7 +41,7 @@ _SEGMENT_RE = re.compile(r'\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|"(?P<quoted>(
 # KB; a runaway writer's 50 MB file took seconds and hundreds of MB to parse).
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
-# Options every state reader takes (hedge_state, hedge_runtime, hedge_incidents, hedge_verify).
+# Options every state reader takes (hedge_incidents, hedge_verify).
 READ_OPTIONS = dict(
     max_skew=dict(type='float', default=DEFAULT_MAX_SKEW),
     max_bytes=dict(type='int', default=DEFAULT_MAX_BYTES),
@@ -244,7 +244,7 @@ def _parse_path(path):
 
 
 def _split_alternatives(expr):
-    parts = [p for p in expr.split('||')]
+    parts = expr.split('||')
     if any(not p.strip() for p in parts):
         raise ValueError('invalid key path %r' % expr)
     return parts

@@ -11,6 +11,8 @@ import os
 import re
 import time
 
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
+
 DEFAULT_ERROR_PATTERN = r'(?i)\b(?:ERROR|CRITICAL|FATAL)\b|Traceback|(?-i:\b\w+(?:Error|Exception):)'
 DEFAULT_WARNING_PATTERN = r'(?i)\bWARN(?:ING)?\b'
 DEFAULT_PUBLISH_PATTERN = r'state_publish'
@@ -42,15 +44,6 @@ SCAN_OPTIONS = dict(
     publish_error_limit=dict(type='int', default=1),
     max_lines=dict(type='int', default=20),
 )
-
-def normalize_version(value):
-    """Version token for comparison: stripped, one leading v/V removed."""
-    if value is None:
-        return None
-    text = str(value).strip().rstrip('.')
-    if text[:1] in ('v', 'V'):
-        text = text[1:]
-    return text
 
 
 def version_token_regex(version):

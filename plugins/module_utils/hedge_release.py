@@ -17,7 +17,7 @@ import json
 import os
 
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import get_path
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import normalize_version
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import same_version
 
 # Git that only reads: no optional locks (``git status`` does not rewrite the
 # index), messages in English, never a credential prompt.
@@ -102,11 +102,11 @@ def match_facts(version, docs_version, expected):
     the docs version with the version file and is None when either is missing.
     """
     if expected:
-        version_matches = version is not None and normalize_version(version) == normalize_version(expected)
+        version_matches = same_version(version, expected)
     else:
         version_matches = None
     if version is not None and docs_version is not None:
-        docs_version_matches = normalize_version(docs_version) == normalize_version(version)
+        docs_version_matches = same_version(docs_version, version)
     else:
         docs_version_matches = None
     return version_matches, docs_version_matches

@@ -33,6 +33,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time im
     future_problem,
     parse_timestamp,
 )
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
 
 # logical name -> default file name under the state dir
 RUNTIME_FILES = {
@@ -61,7 +62,7 @@ RUNTIME_READS = {
     'factor_diagnostics': ('weights', 'factor_weights', 'orthogonalization_enabled'),
 }
 
-# Options of the runtime checks: hedge_runtime's, and hedge_verify's `runtime`.
+# Options of the runtime checks: hedge_verify's `runtime`.
 RUNTIME_OPTIONS = dict(
     files=dict(type='dict', default={}),
     exit_coverage_min=dict(type='float', default=0.9),
@@ -83,7 +84,7 @@ _TRUE_STRINGS = ('true', 'yes', 'on', '1', 'active', 'triggered', 'detected', 'b
 # ---------------------------------------------------------------- helpers
 
 def read_runtime_surfaces(state_dir, files=None, max_bytes=DEFAULT_MAX_BYTES):
-    """Read the surfaces hedge_runtime needs.
+    """Read the surfaces the runtime facts need.
 
     Returns ``(docs, errors, invalid)``: ``docs`` maps logical name -> dict or
     None, ``errors`` maps file name -> load error (``missing``, ``not a regular
@@ -165,16 +166,6 @@ def fraction(value):
     if number is None:
         return None
     return number / 100.0 if number > 1 else number
-
-
-def normalize_version(value):
-    """Version token for comparison: stripped, one leading v/V removed."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if text[:1] in ('v', 'V'):
-        text = text[1:]
-    return text
 
 
 def _first(*values):
@@ -300,9 +291,9 @@ def router_facts(router_health, diagnostics=None, quality_min=0.5):
         latency = to_number(summary.get('avg_latency_ms'))
 
     tracked = len(per_symbol) if per_symbol else _count(_first(glob.get('symbols_tracked'),
-                                                                rh.get('symbols_tracked'),
-                                                                summary.get('symbols_tracked'),
-                                                                summary.get('symbols')))
+                                                               rh.get('symbols_tracked'),
+                                                               summary.get('symbols_tracked'),
+                                                               summary.get('symbols')))
 
     idle = to_flag(_get(diagnostics, 'runtime_diagnostics.liveness.idle_router'))
     if idle is None:
@@ -597,7 +588,7 @@ def evaluate_runtime(state_dir, files=None, expected_version=None, exit_coverage
                      check_router_idle_enabled=True, now=None, max_skew=DEFAULT_MAX_SKEW,
                      max_bytes=DEFAULT_MAX_BYTES):
     """Read the runtime surfaces, build the facts and run every check: the
-    answer of hedge_runtime (and of hedge_verify's runtime part), without changed."""
+    answer of hedge_verify's runtime part."""
     docs, errors, invalid = read_runtime_surfaces(state_dir, files, max_bytes)
     runtime = build_runtime(docs, errors, quality_min=router_quality_min, now=now, invalid=invalid,
                             max_skew=max_skew)

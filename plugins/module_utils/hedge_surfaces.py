@@ -73,7 +73,7 @@ _NEW_SURFACE_DEFAULTS = {'keys': [], 'start_keys': [], 'cadence': 'loop', 'requi
 SURFACE_FIELDS = ('name', 'path', 'keys', 'start_keys', 'cadence', 'required', 'required_keys', 'max_age', 'enabled')
 
 
-# Options of the state-file check: hedge_state's, and hedge_verify's `state`.
+# Options of the state-file check: hedge_verify's `state`.
 SURFACE_OPTIONS = dict(
     name=dict(type='str', required=True),
     path=dict(type='str'),
@@ -93,6 +93,7 @@ STATE_OPTIONS = dict(
     newer_than=dict(type='float'),
     started_after=dict(type='float'),
 )
+
 
 def default_surfaces():
     """A fresh copy of DEFAULT_SURFACES."""
@@ -184,7 +185,7 @@ def normalize_surface(surface):
 
 
 def _error_status(error):
-    """hedge_state's status for a load error of hedge_json.load_json_checked."""
+    """The surface status for a load error of hedge_json.load_json_checked."""
     if error == 'missing':
         return 'missing'
     if error.startswith('malformed JSON') or error == 'not a JSON object':
@@ -283,15 +284,15 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
     if future:
         return done('future', '%s (key %s)' % (future, key))
     if aged:
-        return done('stale', 'age %.1f s > %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
+        return done('stale', 'age %.1f s > %s s (key %s)' % (float(fact['age_s']), _fmt(limit), key))
     if not_updated:
         what = 'started before the restart at' if kind == 'start' else 'older than newer_than - 1 s'
         return done('not_updated', 'timestamp %s %s %s (key %s)'
                     % (_fmt(round(ts, 3)), what, _fmt(round(float(bound), 3)), key))
     if kind == 'start':
         return done('ok', 'started %.1f s ago, %s (key %s: a start time, not aged)'
-                    % (fact['age_s'], 'after the restart' if bound is not None else 'no restart in this run', key))
-    return done('ok', 'age %.1f s <= %s s (key %s)' % (fact['age_s'], _fmt(limit), key))
+                    % (float(fact['age_s']), 'after the restart' if bound is not None else 'no restart in this run', key))
+    return done('ok', 'age %.1f s <= %s s (key %s)' % (float(fact['age_s']), _fmt(limit), key))
 
 
 def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None,

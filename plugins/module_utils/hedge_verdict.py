@@ -14,7 +14,7 @@ facts (from activate.yml / rollback.yml) and what the incident check read.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import normalize_version
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import same_version
 
 KINDS = ('activation', 'rollback')
 # The run outcome words of the history record, ops log and fleet summary.
@@ -70,10 +70,6 @@ def headline(run):
     return text
 
 
-def same_release(left, right):
-    return left is not None and right is not None and normalize_version(left) == normalize_version(right)
-
-
 def verdict(run, live_version, problems):
     """The verdict on the box after ``run``.
 
@@ -95,12 +91,12 @@ def verdict(run, live_version, problems):
         else:
             tail = 'box in an unknown state (%s): page an operator' % engine
         if expected:
-            as_intended = same_release(live_version, expected)
+            as_intended = same_version(live_version, expected)
     elif expected is None:
         tail = 'no release to expect (%s)' % engine
     elif live_version is None:
         tail = '%s should be live but the engine reports no version' % expected
-    elif not same_release(live_version, expected):
+    elif not same_version(live_version, expected):
         as_intended = False
         tail = '%s should be live but the engine reports %s' % (expected, live_version)
     else:

@@ -24,7 +24,7 @@ description:
   - The record fields are not enforced; RV(records) shows the fields used by the roles.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   dir:
     description:

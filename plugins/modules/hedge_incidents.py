@@ -11,8 +11,8 @@ DOCUMENTATION = r'''
 module: hedge_incidents
 short_description: Evaluate the runbook's incident hooks and dashboard checklist from the live GPT-Hedge state surfaces
 description:
-  - Reads the engine's state surfaces (the same ones as M(gpt_hedge.activation.hedge_runtime)) and evaluates the
-    runbook's four incident hooks, V(nav_anomaly) (C(risk_snapshot.anomalies.nav_jump)), V(router) (router global
+  - Reads the engine's state surfaces (the same ones as the runtime part of M(gpt_hedge.activation.hedge_verify)) and
+    evaluates the runbook's four incident hooks, V(nav_anomaly) (C(risk_snapshot.anomalies.nav_jump)), V(router) (router global
     quality below O(router_quality_min), or router idle), V(exit_coverage) (C(diagnostics.json) exit pipeline TP/SL
     coverage below O(exit_coverage_min) or underwater positions without TP/SL) and V(dd_transition)
     (C(anomalies.dd_flap)).
@@ -21,8 +21,8 @@ description:
     the threshold, the runbook's next steps for the operator and the numbers, and is routed by O(severity) into
     RV(failed_hooks) or RV(warned_hooks).
   - A fifth hook, V(stale_surfaces), fires when no required per-loop surface is fresh (every one stale, missing or
-    unreadable, by the freshness rules of M(gpt_hedge.activation.hedge_state) with O(max_age)), that is when the
-    engine publishes nothing and every dashboard value is old.
+    unreadable, by the freshness rules of the surfaces check of M(gpt_hedge.activation.hedge_verify) with O(max_age)),
+    that is when the engine publishes nothing and every dashboard value is old.
   - Also checks the dashboard's panels from the surfaces feeding them (RV(dashboard)), including the System Health
     panel's "no missing/stale surface warnings" (item V(surface_freshness), naming each surface that is not fresh),
     and returns the runtime report values (RV(summary)) and a JSON document for alerting tools (RV(document)).
@@ -34,7 +34,7 @@ description:
   - The module only reads. It never writes to the state dir and does not fail on findings; gating is the caller's.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description:
@@ -125,14 +125,13 @@ options:
     default: 5
   now:
     description:
-      - Epoch seconds to use as the current time (NAV age and RV(document.generated_at)); for tests.
+      - Epoch seconds to use as the current time (NAV age and the C(generated_at) of RV(document)); for tests.
     type: float
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
   - gpt_hedge.activation.state_read
 seealso:
-  - module: gpt_hedge.activation.hedge_runtime
-  - module: gpt_hedge.activation.hedge_state
+  - module: gpt_hedge.activation.hedge_verify
 '''
 
 EXAMPLES = r'''

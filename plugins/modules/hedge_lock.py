@@ -26,7 +26,7 @@ description:
     O(break_lock) takes it over.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   path:
     description:

@@ -21,7 +21,7 @@ description:
   - The module only reads. It returns facts and does not decide gates.
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   path:
     description:
@@ -104,7 +104,7 @@ notes:
   - When the boot line is found, the publish counts cover the out log after the last boot line (plus the err log
     region); otherwise the whole scanned region. Error and warning counts cover the whole scanned region.
 seealso:
-  - module: gpt_hedge.activation.hedge_state
+  - module: gpt_hedge.activation.hedge_verify
 '''
 
 EXAMPLES = r'''

@@ -16,10 +16,10 @@ description:
   - Runs entirely in the action plugin on the controller; nothing is sent to or run on the box. It replaces a
     delegated M(ansible.builtin.file), M(ansible.builtin.copy) and M(ansible.builtin.template), which cost a
     module process each per box.
-  - The files are the run's output, not a change of the box, so RV(changed) is always false.
+  - The files are the run's output, not a change of the box, so C(changed) is always false.
 version_added: 0.3.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   dir:
     description: Controller directory to write into; created with O(dir_mode) if absent.

@@ -32,7 +32,7 @@ description:
     module failure. The module fails on invalid parameters and when the scratch clone cannot be made.
 version_added: 0.3.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   checkout:
     description:
@@ -316,17 +316,15 @@ sanity:
       elements: str
 '''
 
-import errno
 import os
 import re
 import shutil
-import signal
 import stat
-import subprocess
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import validate_path
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_process import run_sanity_script, run_step
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_release import (
     GitReader,
     first_line,
@@ -334,9 +332,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_release
     read_worktree_release,
 )
 
-TAIL_LINES = 40
-# Seconds a stopped process group gets after SIGTERM, then after SIGKILL.
-STOP_GRACE = 5
 # A tag that is one safe path component and a valid git ref name.
 VERSION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]*$')
 # Network git (ls-remote, clone): never wait for a credential prompt.
@@ -381,74 +376,6 @@ def remove_path(path):
             shutil.rmtree(path, onexc=lambda func, p, exc: _writable_then_retry(func, p))
         else:
             shutil.rmtree(path, onerror=lambda func, p, exc_info: _writable_then_retry(func, p))
-
-
-def text_of(data):
-    if data is None:
-        return ''
-    if isinstance(data, bytes):
-        data = data.decode('utf-8', 'replace')
-    return data.rstrip('\r\n')
-
-
-def last_line(stdout_lines, stderr_lines):
-    """The last non-empty line of stdout + stderr (what the gates print), '' when none."""
-    for line in reversed(stdout_lines + stderr_lines):
-        if line:
-            return line
-    return ''
-
-
-def _signal_group(proc, sig):
-    try:
-        os.killpg(proc.pid, sig)
-    except OSError:
-        pass
-
-
-def run_step(argv, cwd, env=None, timeout=None):
-    """Run ``argv`` in its own process group; stop the group after ``timeout`` seconds.
-
-    Returns the step's facts: rc, timed_out, last_line, stdout_tail, stderr_tail.
-    """
-    facts = dict(run=True, rc=None, timed_out=False, last_line='', stdout_tail=[], stderr_tail=[])
-    try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, close_fds=True, start_new_session=True)
-    except OSError as exc:
-        facts['rc'] = 127 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 126
-        facts['last_line'] = 'cannot run %s: %s' % (argv[0], exc.strerror or exc)
-        facts['stderr_tail'] = [facts['last_line']]
-        return facts
-    out = err = None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        facts['timed_out'] = True
-        out, err = exc.output, exc.stderr
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            _signal_group(proc, sig)
-            try:
-                more_out, more_err = proc.communicate(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired as more:
-                out, err = more.output or out, more.stderr or err
-                continue
-            # communicate() returns everything read since the start
-            out, err = more_out or out, more_err or err
-            break
-        else:
-            # a process outside the group still holds the pipes: stop waiting for them
-            proc.kill()
-            proc.wait()
-    stdout_lines = text_of(out).splitlines()
-    stderr_lines = text_of(err).splitlines()
-    if facts['timed_out']:
-        stderr_lines.append('%s timed out after %s s and was stopped' % (' '.join(argv[:2]), timeout))
-    facts['rc'] = proc.returncode
-    facts['last_line'] = last_line(stdout_lines, stderr_lines)
-    facts['stdout_tail'] = stdout_lines[-TAIL_LINES:]
-    facts['stderr_tail'] = stderr_lines[-TAIL_LINES:]
-    return facts
 
 
 class ReleaseCheck(object):
@@ -551,15 +478,13 @@ class ReleaseCheck(object):
 
     def run_sanity(self):
         params = self.params
-        script = self.result['sanity_script']
-        script['exists'] = os.path.lexists(script['path'])
-        if not script['exists']:
+        facts = run_sanity_script(os.path.join(params['venv'], 'bin', 'python'), params['sanity_script'],
+                                  params['state_dir'], chdir=self.tree)
+        self.result['sanity_script']['exists'] = facts['exists']
+        if not facts['exists']:
             return self.fail('sanity_script')
-        argv = [os.path.join(params['venv'], 'bin', 'python'), params['sanity_script'],
-                '--state-dir', params['state_dir']]
-        facts = run_step(argv, cwd=self.tree)
-        del facts['timed_out']
-        self.result['sanity'].update(facts)
+        self.result['sanity'].update(run=facts['ran'], rc=facts['rc'], last_line=facts['last_line'],
+                                     stdout_tail=facts['stdout_tail'], stderr_tail=facts['stderr_tail'])
         return facts['rc'] == 0 or self.fail('sanity')
 
     def run(self):

@@ -32,7 +32,7 @@ description:
     and keeps running when the controller goes away (Ctrl-C on C(ansible-playbook), a lost connection).
 version_added: 0.3.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   supervisorctl:
     description: C(supervisorctl) and its connection options, for example V([/usr/bin/supervisorctl, -c, /etc/supervisor/supervisord.conf]).
@@ -435,8 +435,8 @@ def main():
         errors.append('not every program RUNNING within %s s' % p['timeout'])
     result.update(performed=True, marks=stopped_marks, status_lines=lines, errors=errors, unstable=unstable,
                   not_running=[x for x in p['programs'] if x not in running])
-    result['msg'] = 'restarted (%s): %s' % (reason, 'every program RUNNING' if not result['not_running']
-                                             else 'not RUNNING: ' + ', '.join(result['not_running']))
+    programs = 'every program RUNNING' if not result['not_running'] else 'not RUNNING: ' + ', '.join(result['not_running'])
+    result['msg'] = 'restarted (%s): %s' % (reason, programs)
     if unstable:
         result['msg'] += '; unstable: ' + ', '.join(item['program'] for item in unstable)
     module.exit_json(**result)

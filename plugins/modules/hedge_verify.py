@@ -11,14 +11,13 @@ DOCUMENTATION = r'''
 module: hedge_verify
 short_description: Collect every fact of the post-restart verification of a GPT-Hedge release in one pass
 description:
-  - Does in one module run, in this order, what M(gpt_hedge.activation.hedge_logscan),
-    M(gpt_hedge.activation.hedge_state) (polled until ok), M(gpt_hedge.activation.hedge_runtime), a polled
-    M(ansible.builtin.uri) of the dashboard health URL and the release's sanity script do, and returns each part's
-    facts under its own key (RV(logs), RV(state), RV(runtime), RV(healthz), RV(sanity)) with the field names of those
-    modules.
+  - Does in one module run, in this order, what M(gpt_hedge.activation.hedge_logscan) does, a check of every state
+    surface (present, valid, required keys, age by key path; polled until ok), the runtime facts with the dashboard's
+    sanity thresholds, a polled M(ansible.builtin.uri) of the dashboard health URL and the release's sanity script,
+    and returns each part's facts under its own key (RV(logs), RV(state), RV(runtime), RV(healthz), RV(sanity)).
   - One module run instead of one per part and per poll attempt saves the module start-up on every step.
   - The module only reads (the sanity script is documented as read only). It never writes to the state dir or the logs,
-    returns facts and does not decide gates; RV(changed) is always false and it fails only on invalid parameters.
+    returns facts and does not decide gates; C(changed) is always false and it fails only on invalid parameters.
     A role asserts on the facts.
   - With O(fail_fast=true) (the default), once a part's facts already fail a gate that always applies (no boot line,
     error lines, C(state_publish) not ok, surfaces not ok when the poll ends, the engine reporting another version,
@@ -26,7 +25,7 @@ description:
     Which gate fails first is the same; a failing verification just does not wait out every later timeout.
 version_added: 0.3.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description:
@@ -117,8 +116,7 @@ options:
         default: 20
   state:
     description:
-      - The surfaces check, as M(gpt_hedge.activation.hedge_state) repeated every O(poll_interval) until RV(state.ok)
-        or O(state.timeout).
+      - The surfaces check, repeated every O(poll_interval) until RV(state.ok) or O(state.timeout).
     type: dict
     default: {}
     suboptions:
@@ -128,8 +126,7 @@ options:
         default: 120
       surfaces:
         description:
-          - Surfaces to check, merged over the built-in table of the runtime box contract, as the O(surfaces) option of
-            M(gpt_hedge.activation.hedge_state) (same suboptions).
+          - Surfaces to check, merged over the built-in table of the runtime box contract.
         type: list
         elements: dict
         suboptions:
@@ -144,14 +141,12 @@ options:
             description: Freshness key paths, the first present one wins. Dotted paths and C(a || b) alternatives.
             type: list
             elements: str
-            no_log: false
           start_keys:
             description:
               - Key paths of a start time, read only when no freshness key is present (C(started_ts) of the runbook's
                 C(engine_metadata.json) shape). Never aged; with O(state.started_after) it must be after it.
             type: list
             elements: str
-            no_log: false
           cadence:
             description: V(loop) (O(state.max_age), O(state.newer_than)) or V(intel) (O(state.intel_max_age)).
             type: str
@@ -165,7 +160,6 @@ options:
             description: Key paths that must be present (not null).
             type: list
             elements: str
-            no_log: false
           max_age:
             description: Per-surface age limit in seconds.
             type: float
@@ -196,14 +190,15 @@ options:
         type: float
   runtime:
     description:
-      - The runtime facts and sanity thresholds, as M(gpt_hedge.activation.hedge_runtime) with O(expected_version).
+      - The runtime facts and sanity thresholds; the engine version is checked against O(expected_version).
     type: dict
     default: {}
     suboptions:
       files:
         description:
-          - Override file names of the surfaces read, keyed by logical name
-            (as in M(gpt_hedge.activation.hedge_runtime)).
+          - Override file names of the surfaces read, keyed by logical name (V(nav), V(nav_state), V(kpis),
+            V(diagnostics), V(risk_snapshot), V(router_health), V(engine_metadata),
+            V(factor_diagnostics)).
         type: dict
         default: {}
       exit_coverage_min:
@@ -285,10 +280,10 @@ notes:
   - Polls end on success or when their timeout has passed, with a last attempt at the deadline. The boot line wait
     uses O(logs.timeout) and O(logs.poll_interval); the surfaces and health URL polls use O(state.timeout),
     O(healthz.timeout) and O(poll_interval).
+  - Check mode runs every part, the sanity script too (it only reads), as M(gpt_hedge.activation.hedge_release_check)
+    does at preflight; both run it the same way.
 seealso:
   - module: gpt_hedge.activation.hedge_logscan
-  - module: gpt_hedge.activation.hedge_state
-  - module: gpt_hedge.activation.hedge_runtime
 '''
 
 EXAMPLES = r'''
@@ -362,11 +357,22 @@ logs:
     publish_count: 3
     publish_error_count: 0
     publish_ok: true
+  contains:
+    error_lines:
+      description: The first error lines of the new boot, at most O(logs.max_lines).
+      type: list
+      elements: str
+    publish_error_lines:
+      description: The first publish error lines of the new boot, at most O(logs.max_lines).
+      type: list
+      elements: str
+    publish_ok:
+      description: False when the publish errors are more than O(logs.publish_error_limit) (a repeated error).
+      type: bool
 state:
   description:
-    - The surfaces check of the last poll attempt, with the fields M(gpt_hedge.activation.hedge_state) returns (C(now),
-      C(surfaces), C(failed_surfaces), C(warned_surfaces), C(ok), C(oldest_age_s), C(msg)), plus C(attempts) and
-      C(waited_s).
+    - The surfaces check of the last poll attempt (C(now), C(surfaces), C(failed_surfaces), C(warned_surfaces), C(ok),
+      C(oldest_age_s), C(msg)), plus C(attempts) and C(waited_s).
   returned: always
   type: dict
   sample:
@@ -377,10 +383,107 @@ state:
     attempts: 61
     waited_s: 120.0
     msg: "nav.json: stale: age 3600.2 s > 120 s (key updated_ts)"
+  contains:
+    now:
+      description: Epoch seconds used as the current time (the target's clock unless O(now) is given).
+      type: float
+      sample: 1764067200.25
+    surfaces:
+      description: Per-surface facts, keyed by surface name.
+      type: dict
+      contains:
+        path:
+          description: Full path of the file.
+          type: str
+        present:
+          description: Whether the file exists.
+          type: bool
+        valid:
+          description: Whether the file holds a JSON object.
+          type: bool
+        required:
+          description: Whether the surface is required.
+          type: bool
+        cadence:
+          description: V(loop) or V(intel).
+          type: str
+        missing_keys:
+          description: Required key paths that are absent.
+          type: list
+          elements: str
+        invalid_values:
+          description:
+          - Every unusable number in the file, one line each naming the key path and the problem (read as null). Only those
+            at a key the check reads make the status V(invalid_value).
+          type: list
+          elements: str
+          sample:
+          - 'nav: NaN is not a finite number'
+        timestamp_key:
+          description: The freshness key that was read (first present), or null.
+          type: str
+        timestamp_kind:
+          description: V(write) (from O(state.surfaces[].keys)), V(start) (from O(state.surfaces[].start_keys)) or null.
+          type: str
+        timestamp:
+          description: The freshness timestamp as epoch seconds, or null.
+          type: float
+        age_s:
+          description: Age in seconds at RV(state.now), rounded to 0.1 s, or null.
+          type: float
+        max_age:
+          description: The age limit applied, in seconds.
+          type: float
+        fresh:
+          description:
+          - Whether the timestamp is within the age limit and not in the future (and not older than O(state.newer_than) for loop
+            surfaces); for a start time, whether it is not in the future and after O(state.started_after).
+          type: bool
+        status:
+          description:
+          - One of V(ok), V(missing), V(unreadable), V(malformed), V(invalid_value), V(missing_keys), V(no_timestamp), V(future),
+            V(stale), V(not_updated).
+          type: str
+        reason:
+          description: One line explanation.
+          type: str
+          sample: 'nav.json: stale: age 3600.2 s > 120 s (key updated_ts)'
+      sample:
+        nav.json:
+          path: /root/hedge-fund/logs/state/nav.json
+          present: true
+          valid: true
+          required: true
+          cadence: loop
+          missing_keys: []
+          timestamp_key: updated_ts
+          timestamp: 1764067196.1
+          age_s: 4.2
+          max_age: 120
+          fresh: true
+          status: ok
+          reason: 'nav.json: ok: age 4.2 s <= 120 s (key updated_ts)'
+    failed_surfaces:
+      description: Names of required surfaces whose status is not V(ok).
+      type: list
+      elements: str
+      sample:
+      - nav.json
+    warned_surfaces:
+      description: Names of optional surfaces whose status is not V(ok).
+      type: list
+      elements: str
+      sample:
+      - rv_momentum.json
+    ok:
+      description: True when RV(state.failed_surfaces) is empty.
+      type: bool
+    oldest_age_s:
+      description: Largest RV(state.surfaces.age_s) over the surfaces with a write timestamp, or null.
+      type: float
 runtime:
   description:
-    - The runtime facts, with the fields M(gpt_hedge.activation.hedge_runtime) returns (C(runtime), C(checks),
-      C(failed_checks), C(unchecked), C(msg)).
+    - The runtime facts and the sanity threshold checks (C(runtime), C(checks), C(failed_checks), C(unchecked)).
   returned: always
   type: dict
   sample:
@@ -388,6 +491,96 @@ runtime:
       engine_version: {ok: true, value: v7.6, threshold: v7.6, reason: engine_metadata reports v7.6}
     failed_checks: []
     unchecked: []
+  contains:
+    runtime:
+      description: Runtime summary for the ops log.
+      type: dict
+      contains:
+        engine_version:
+          description: Version from C(engine_metadata.json) (C(engine_version) or C(version)), or null.
+          type: str
+          sample: v7.6
+        engine_version_key:
+          description: V(engine_version) or V(version), whichever was read; null when absent.
+          type: str
+        nav:
+          description: NAV from C(nav_state.json) (C(nav_total||nav||nav_usd||total_equity)), else C(nav.json) (C(nav||nav_usd)).
+          type: float
+        nav_source:
+          description: File the NAV was read from.
+          type: str
+        nav_age_s:
+          description: C(nav_state.nav_age_s), else the age of the NAV file's timestamp, rounded to 0.1 s.
+          type: float
+        dd_state:
+          description: Drawdown state (V(NORMAL), V(DRAWDOWN), V(RECOVERY)), from C(nav_state.json) or C(risk_snapshot.json).
+          type: str
+        dd_pct:
+          description: C(drawdown.dd_pct) from C(nav_state.json) or C(risk_snapshot.json) (else C(kpis_v7.portfolio.dd_pct)).
+          type: float
+        risk_mode:
+          description: C(risk_snapshot.risk_mode).
+          type: str
+        circuit_breaker:
+          description: C(risk_snapshot.circuit_breaker) as written by the engine.
+          type: raw
+        router:
+          description:
+          - Router facts, keys C(quality), C(symbols_tracked), C(avg_slippage_bps), C(avg_latency_ms), C(idle) and C(degraded_symbols)
+            (per-symbol quality below O(runtime.router_quality_min)).
+          type: dict
+        exit:
+          description:
+          - Exit pipeline facts, keys C(coverage) (fraction), C(coverage_pct) (percent, 1 decimal), C(open_positions), C(tp_sl_registered),
+            C(tp_sl_missing), C(underwater_without_tp_sl), C(ledger_registry_mismatch) and C(mismatch_breakdown) (dict, null
+            before v7.6).
+          type: dict
+        anomalies:
+          description:
+          - Keys C(nav_jump), C(nav_jump_pct), C(dd_flap), C(var_limit_breach), C(cvar_limit_breach); null when C(risk_snapshot.json)
+            has no C(anomalies) block (v7.5).
+          type: dict
+        factor_weights:
+          description: C(weights) or C(factor_weights.weights) of C(factor_diagnostics.json) ({} when absent).
+          type: dict
+        missing_fields:
+          description: v7.6-only fields absent from loaded surfaces, for example V(risk_snapshot.anomalies).
+          type: list
+          elements: str
+        surface_errors:
+          description:
+          - File name to load error (V(missing), V(not a regular file (...)), V(too large ...), V(unreadable ...), V(malformed
+            JSON ...), V(not a JSON object)).
+          type: dict
+        invalid_values:
+          description:
+          - Unusable values at keys the facts read, one line each naming the file, the key and the problem, read as null.
+            NaN, Infinity, -Infinity, an integer beyond the range of a float, a NAV timestamp written in the future.
+          type: list
+          elements: str
+          sample:
+          - 'nav_state.json: nav_total: NaN is not a finite number'
+    checks:
+      description:
+      - Checks C(engine_version), C(exit_coverage), C(underwater_without_tp_sl), C(router_quality), C(router_idle), C(nav_jump),
+        C(dd_flap) and C(valid_values) (false when RV(runtime.runtime.invalid_values) is not empty), each C({ok, value, threshold,
+        reason}).
+      - C(ok) is true or false, or null when the data is absent or the check is disabled.
+      type: dict
+      sample:
+        router_quality:
+          ok: true
+          value: 0.82
+          threshold: 0.5
+          reason: router quality 0.82 >= 0.5
+    failed_checks:
+      description: Names of checks whose C(ok) is false.
+      type: list
+      elements: str
+    unchecked:
+      description: Names of checks whose C(ok) is null.
+      type: list
+      elements: str
 healthz:
   description: The last answer of the health URL.
   returned: always
@@ -433,14 +626,14 @@ sanity:
       description: Whether the script was run.
       type: bool
     rc:
-      description: Its exit code; null when not run (V(124) when killed after O(sanity.timeout)).
+      description: Its exit code; null when not run (V(124) when killed after O(sanity.timeout), V(127) or V(126) when it cannot be started).
       type: int
     last_line:
       description: The last non-empty line of its stdout, then stderr; else why it was not run, or the start error.
       type: str
       sample: "RESULT: PASS (14 checks)"
     output_tail:
-      description: The last 20 non-empty lines of stdout, then stderr.
+      description: The last 40 non-empty lines of stdout, then stderr.
       type: list
       elements: str
     cmd:
@@ -468,17 +661,19 @@ msg:
 
 import os
 import re
-import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
     SCAN_OPTIONS,
     boot_regex,
     scan_logs,
+)
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_process import (
+    run_sanity_script,
+    sanity_script_path,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import (
     RUNTIME_FILES,
@@ -490,8 +685,6 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surface
     evaluate_surfaces,
     merge_surfaces,
 )
-
-TAIL_LINES = 20
 
 ARGUMENT_SPEC = dict(
     READ_OPTIONS,
@@ -628,7 +821,7 @@ def check_logs(logs, expected_version):
 
 
 def state_msg(result, surfaces):
-    """One line, as hedge_state words it."""
+    """The surfaces check in one line."""
     if result['ok']:
         msg = 'all %d required surfaces ok' % sum(1 for s in surfaces if s['required'])
     else:
@@ -677,10 +870,6 @@ def check_healthz(params, interval, wait):
             'waited_s': waited}
 
 
-def _tail(stdout, stderr):
-    return [line for line in (stdout or '').splitlines() + (stderr or '').splitlines() if line][-TAIL_LINES:]
-
-
 def check_sanity(params, state_dir, skip_reason=None):
     """Stat the sanity script and, unless ``skip_reason``, run it read-only against ``state_dir``."""
     result = {'enabled': params['enabled'], 'path': None, 'exists': None, 'ran': False, 'rc': None,
@@ -688,34 +877,15 @@ def check_sanity(params, state_dir, skip_reason=None):
     if not params['enabled']:
         result['last_line'] = 'not enabled'
         return result
-    script = params['script']
-    chdir = params['chdir']
-    path = script if os.path.isabs(script) or not chdir else os.path.join(chdir, script)
-    result['path'] = path
-    result['exists'] = os.path.exists(path)
-    result['cmd'] = [params['python'], script, '--state-dir', state_dir]
-    if not result['exists']:
-        result['last_line'] = '%s is missing' % script
-        return result
     if skip_reason:
-        result['last_line'] = 'not run: %s' % skip_reason
+        path = sanity_script_path(params['script'], params['chdir'])
+        result.update(path=path, exists=os.path.exists(path),
+                      cmd=[params['python'], params['script'], '--state-dir', state_dir],
+                      last_line='not run: %s' % skip_reason)
         return result
-    start = time.time()
-    try:
-        proc = subprocess.run(result['cmd'], cwd=chdir or None, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=params['timeout'] or None, check=False)
-    except subprocess.TimeoutExpired as exc:
-        tail = _tail(to_text(exc.stdout or b'', errors='surrogate_or_replace'),
-                     to_text(exc.stderr or b'', errors='surrogate_or_replace'))
-        result.update(ran=True, rc=124, output_tail=tail,
-                      last_line='killed after %d s%s' % (params['timeout'], (': ' + tail[-1]) if tail else ''))
-    except OSError as exc:  # no interpreter, no chdir: as ansible.builtin.command reports it
-        result.update(ran=False, rc=exc.errno or 1, last_line=to_native(exc))
-    else:
-        tail = _tail(to_text(proc.stdout, errors='surrogate_or_replace'),
-                     to_text(proc.stderr, errors='surrogate_or_replace'))
-        result.update(ran=True, rc=proc.returncode, output_tail=tail, last_line=tail[-1] if tail else '')
-    result['duration_s'] = round(time.time() - start, 1)
+    facts = run_sanity_script(params['python'], params['script'], state_dir, params['chdir'],
+                              timeout=params['timeout'])
+    result.update((key, facts[key]) for key in result if key in facts)
     return result
 
 
@@ -789,12 +959,8 @@ def main():
     first_failure = first_failure or runtime_failure(runtime)
     healthz = check_healthz(p['healthz'], p['poll_interval'], wait=wait())
     first_failure = first_failure or healthz_failure(healthz)
-    if module.check_mode:
-        skip_reason = 'check mode'
-    elif not wait():
-        skip_reason = 'an earlier part failed (%s)' % first_failure
-    else:
-        skip_reason = None
+    # Check mode runs the script too (it only reads; hedge_process).
+    skip_reason = None if wait() else 'an earlier part failed (%s)' % first_failure
     sanity = check_sanity(p['sanity'], state_dir, skip_reason=skip_reason)
 
     result = dict(logs=logs, state=state, runtime=runtime, healthz=healthz, sanity=sanity,

@@ -19,7 +19,7 @@ description:
   - Versions are compared after stripping whitespace and one leading C(v), so C(7.6) matches C(v7.6).
 version_added: 0.1.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   path:
     description:
@@ -72,7 +72,7 @@ requirements:
 notes:
   - Git is run with optional locks disabled, so that C(git status) does not rewrite the index.
 seealso:
-  - module: gpt_hedge.activation.hedge_runtime
+  - module: gpt_hedge.activation.hedge_verify
 '''
 
 EXAMPLES = r'''
@@ -186,7 +186,7 @@ dirty_files:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import normalize_version
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import normalize_version
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import validate_path
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_release import (
     GitReader,

@@ -50,7 +50,7 @@ def _run_module(tmp_dir, name, args, check_mode=False, extra_pythonpath=(), time
     cmd = [sys.executable, str(MODULES_DIR / ('%s.py' % name)), str(args_file)]
     if popen:
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return parse_module_output(proc.stdout, proc.stderr, proc.returncode)
 
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import socket
 import time
 from pathlib import Path
 
@@ -31,6 +34,60 @@ def parse_module_output(stdout, stderr, rc):
     result.rc = rc
     result.stderr = stderr
     return result
+
+
+def tree_snapshot(*directories):
+    """Every entry under ``directories`` (the directories too): mtime, size, mode and content digest, to
+    compare before and after a run that must write nothing."""
+    snap = {}
+    for directory in directories:
+        for root, dirs, files in os.walk(directory):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                digest = None
+                if os.path.isfile(path):
+                    with open(path, 'rb') as handle:
+                        digest = hashlib.sha256(handle.read()).hexdigest()
+                snap[path] = (st.st_mtime_ns, st.st_size, st.st_mode, digest)
+        st = os.stat(directory)
+        snap[str(directory)] = (st.st_mtime_ns, st.st_mode)
+    return snap
+
+
+def free_port_url():
+    """A health URL on a local port nothing listens on (the request is refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    return 'http://127.0.0.1:%d/healthz' % port
+
+
+READ_PARAMS = ('now', 'max_skew', 'max_bytes')
+
+
+def run_verify_part(run_module, part, state, check_mode=False, extra_pythonpath=(), expected_version='v7.6',
+                    **options):
+    """hedge_verify's ``part`` (``state``: the surfaces check, ``runtime``: the runtime facts and
+    thresholds) of ``state``, read once: no executor log and no dashboard (those parts fail as facts
+    and nothing waits), no sanity script. ``options`` are the part's options, plus now, max_skew and
+    max_bytes. Returns the part's facts with the run's rc, stderr and changed; the run's own result
+    (failed, msg) when it refused its parameters."""
+    params = dict(state_dir=str(state), expected_version=expected_version, now=NOW, poll_interval=0.1,
+                  logs=dict(path=str(Path(str(state)).parent / 'no-executor.out.log'), timeout=0),
+                  healthz=dict(url=free_port_url(), timeout=0, request_timeout=1),
+                  sanity=dict(enabled=False), state=dict(timeout=0))
+    params.update((name, options.pop(name)) for name in READ_PARAMS if name in options)
+    params[part] = dict(params.get(part, {}), **options)
+    result = run_module('hedge_verify', params, check_mode=check_mode, extra_pythonpath=extra_pythonpath)
+    if result.get('failed') or part not in result:
+        return result
+    facts = ModuleResult(result[part])
+    facts.rc, facts.stderr = result.rc, result.stderr
+    facts['changed'] = result['changed']
+    if 'warnings' in result:
+        facts['warnings'] = result['warnings']
+    return facts
 
 
 def wait_until_polling(proc, timeout=30.0):
@@ -131,7 +188,7 @@ def v76_payloads(now=NOW, loop_age=5.0, intel_age=300.0):
         },
         'engine_metadata.json': {'engine_version': 'v7.6', 'updated_ts': t},
         'symbol_scores_v6.json': {'updated_ts': ti, 'symbols': {'BTCUSDT': {'hybrid_score': 0.61},
-                                                                 'ETHUSDT': {'hybrid_score': -0.2}}},
+                                                                'ETHUSDT': {'hybrid_score': -0.2}}},
         'factor_diagnostics.json': {
             'updated_ts': ti, 'weights': {'momentum': 0.4, 'carry': 0.35, 'value': 0.25},
             'factor_weights': {'weights': {'momentum': 0.4, 'carry': 0.35, 'value': 0.25}},

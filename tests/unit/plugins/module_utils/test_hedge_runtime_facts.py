@@ -9,6 +9,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     anomaly_facts,
     build_runtime,
     check_dd_flap,
+    check_engine_version,
     check_exit_coverage,
     check_nav_jump,
     check_router_quality,
@@ -209,3 +210,15 @@ def test_nav_timestamp_in_the_future(ahead, max_skew, age, invalid):
     runtime = build_runtime({'nav_state': nav_state}, now=NOW, max_skew=max_skew)
     assert runtime['nav_age_s'] == age
     assert runtime['invalid_values'] == ([] if invalid is None else [invalid])
+
+
+@pytest.mark.parametrize('engine_version, expected, ok, reason', [
+    ('v7.6', 'v7.6', True, 'engine version v7.6 == expected v7.6'),
+    ('7.6', 'v7.6', True, 'engine version 7.6 == expected v7.6'),
+    ('v7.5', 'v7.6', False, 'engine version v7.5 != expected v7.6'),
+    ('v7.6', None, None, 'no expected_version given'),
+    (None, 'v7.6', None, 'engine_metadata.json has no engine_version/version'),
+])
+def test_check_engine_version(engine_version, expected, ok, reason):
+    check = check_engine_version({'engine_version': engine_version}, expected)
+    assert (check['ok'], check['reason']) == (ok, reason)

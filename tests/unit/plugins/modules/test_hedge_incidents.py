@@ -6,18 +6,16 @@ own builders (tests/box/engine/hedge: executor + sync_state), with its fault swi
 """
 from __future__ import annotations
 
-import hashlib
 import http.server
 import json
 import os
 import socket
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-from hedge_test_support import NOW, REPO_ROOT, v75_payloads, v76_payloads
+from hedge_test_support import NOW, REPO_ROOT, tree_snapshot, v75_payloads, v76_payloads
 
 SIM_DIR = REPO_ROOT / 'tests' / 'box' / 'engine' / 'hedge'
 if str(SIM_DIR) not in sys.path:
@@ -104,8 +102,8 @@ def item(result, panel):
 
 
 SHAPES = [
-    pytest.param(lambda: v76_payloads(), 'v7.6', id='support-v7.6'),
-    pytest.param(lambda: v75_payloads(), 'v7.5', id='support-v7.5'),
+    pytest.param(v76_payloads, 'v7.6', id='support-v7.6'),
+    pytest.param(v75_payloads, 'v7.5', id='support-v7.5'),
     pytest.param(lambda: sim_payloads('v7.6'), 'v7.6', id='sim-v7.6'),
     pytest.param(lambda: sim_payloads('v7.5'), 'v7.5', id='sim-v7.5'),
 ]
@@ -584,19 +582,6 @@ def test_dashboard_vol_regime_reported(run_module, state_dir):
 
 # ---------------------------------------------------------------- read-only
 
-def _snapshot(directory):
-    snap = {}
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            st = os.lstat(path)
-            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest() if os.path.isfile(path) else None
-            snap[os.path.relpath(path, directory)] = (st.st_mtime_ns, st.st_size, st.st_mode, digest)
-    st = os.stat(directory)
-    snap['.'] = (st.st_mtime_ns, st.st_mode)
-    return snap
-
-
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_module_writes_nothing(run_module, state_dir, check_mode):
     state = state_dir(sim_payloads('v7.6', ALL))
@@ -604,11 +589,11 @@ def test_module_writes_nothing(run_module, state_dir, check_mode):
     for child in state.iterdir():
         os.utime(child, (1_700_000_000, 1_700_000_000))
     box = state.parent.parent
-    before = _snapshot(box)
+    before = tree_snapshot(box)
     result = run_incidents(run_module, state, check_mode=check_mode, expected_version='v7.6', healthz_status=200)
     assert len(result['findings']) == 4
     assert result['changed'] is False
-    assert _snapshot(box) == before
+    assert tree_snapshot(box) == before
 
 
 # ---------------------------------------------------------------- healthz asked by the module itself

@@ -97,7 +97,7 @@ def test_reentry_by_same_run_refreshes_heartbeat(run_module, lock_path):
     pytest.param(BOB, 12, 'lock held by run %s (operator bob, controller ops-ctl-02 pid 77, '
                           'since 2026-11-25T11:00:00Z, heartbeat 12 s ago)' % RUN_B, id='full-holder'),
     pytest.param({'operator': 'bob'}, 899, 'lock held by run %s (operator bob, since 2026-11-25T11:00:00Z, '
-                                          'heartbeat 899 s ago)' % RUN_B, id='at-ttl-edge'),
+                                           'heartbeat 899 s ago)' % RUN_B, id='at-ttl-edge'),
     pytest.param({}, 0, 'lock held by run %s (since 2026-11-25T11:00:00Z, heartbeat 0 s ago)' % RUN_B,
                  id='no-holder-info'),
 ])
@@ -297,7 +297,7 @@ def snapshot(root):
 @pytest.mark.parametrize('setup, args, expected', [
     pytest.param(None, dict(run_id=RUN_A), dict(acquired=True, changed=True), id='acquire-free-missing-dir'),
     pytest.param('expired', dict(run_id=RUN_A), dict(acquired=True, changed=True,
-                                                      stale_reason='expired: last heartbeat 5000 s ago'),
+                                                     stale_reason='expired: last heartbeat 5000 s ago'),
                  id='takeover-expired'),
     pytest.param('fresh', dict(run_id=RUN_A, steal_from=RUN_B),
                  dict(acquired=True, changed=True, stale_reason='holder gone (steal_from)'), id='steal'),

@@ -3,36 +3,29 @@
 
 Each case builds a state dir in a tmp dir (a FIFO, a directory, an oversized
 file, a 400-digit integer, NaN, Infinity, -Infinity, a timestamp written in the
-future) and runs hedge_state, hedge_runtime, hedge_incidents and hedge_verify
-on it as Ansible would (a separate process). Each reader must return (the
-FIFO cases block forever on a reader that opens the pipe: run_module's
-subprocess timeout turns that into a failure), answer without a traceback, and
-name the file, the key and the problem.
+future) and runs hedge_incidents and hedge_verify (whose surfaces and runtime
+parts were the removed hedge_state and hedge_runtime modules) on it as Ansible
+would (a separate process). Each reader must return (the FIFO cases block
+forever on a reader that opens the pipe: run_module's subprocess timeout turns
+that into a failure), answer without a traceback, and name the file, the key
+and the problem.
 """
 from __future__ import annotations
 
 import json
 import os
-import socket
 
 import pytest
 
-from hedge_test_support import NOW, iso_z, v75_payloads, v76_payloads, write_state
+from hedge_test_support import NOW, free_port_url, iso_z, v75_payloads, v76_payloads, write_state
 
-READERS = ('hedge_state', 'hedge_runtime', 'hedge_incidents', 'hedge_verify')
-# Readers that read the key in question (hedge_state only checks freshness and required keys).
-RUNTIME_READERS = ('hedge_runtime', 'hedge_incidents', 'hedge_verify')
+READERS = ('hedge_incidents', 'hedge_verify')
+# Readers that read the key in question (both do).
+RUNTIME_READERS = READERS
 BOOT = '2025-11-25 10:50:01,120 INFO executor: Engine version: v7.6 (commit 3f1c2a9)\n'
 DIGITS_400 = int('9' * 400)
 # Every reader must answer well within this (an answer, not a timing: a blocked reader never answers).
 NO_HANG_S = 60
-
-
-def free_port_url():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
-    return 'http://127.0.0.1:%d/healthz' % port
 
 
 def run_reader(run_module, reader, state_path, tmp_path, **options):
@@ -46,11 +39,9 @@ def run_reader(run_module, reader, state_path, tmp_path, **options):
                       logs=dict(path=str(log), timeout=0),
                       state=dict(dict(timeout=0), **state_opts),
                       healthz=dict(url=free_port_url(), timeout=0, request_timeout=1))
-    elif reader == 'hedge_runtime':
-        params['expected_version'] = 'v7.6'
     if reader != 'hedge_verify' and 'state' in params:
         params.update(params.pop('state'))
-    if reader in ('hedge_runtime', 'hedge_incidents'):
+    if reader == 'hedge_incidents':
         params.pop('newer_than', None)
     result = run_module(reader, params, timeout=NO_HANG_S)
     assert result.rc == 0 and not result.get('failed'), (result.get('msg'), result.stderr[-2000:])
@@ -61,8 +52,8 @@ def run_reader(run_module, reader, state_path, tmp_path, **options):
 def report_lines(reader, result):
     """What the reader reports about failing surfaces and invalid values, one line each."""
     lines = []
-    state = result if reader == 'hedge_state' else result.get('state') if reader == 'hedge_verify' else None
-    runtime = result if reader == 'hedge_runtime' else result.get('runtime') if reader == 'hedge_verify' else None
+    state = result.get('state') if reader == 'hedge_verify' else None
+    runtime = result.get('runtime') if reader == 'hedge_verify' else None
     if state:
         lines += [fact['reason'] for fact in state['surfaces'].values() if fact['status'] != 'ok']
     if runtime:
@@ -112,7 +103,7 @@ def future_nav_state(payloads):
 CASES = {
     'fifo': (None, ('risk_snapshot.json', fifo), {}, READERS,
              ('risk_snapshot.json', 'not a regular file (a named pipe (FIFO))')),
-    'fifo-nav': (None, ('nav.json', fifo), {}, ('hedge_state', 'hedge_runtime', 'hedge_verify'),
+    'fifo-nav': (None, ('nav.json', fifo), {}, ('hedge_verify',),
                  ('nav.json', 'not a regular file (a named pipe (FIFO))')),
     'directory': (None, ('risk_snapshot.json', directory), {}, READERS,
                   ('risk_snapshot.json', 'not a regular file (a directory)')),
@@ -126,7 +117,7 @@ CASES = {
                        ('nav_state.json', 'nav_total: a 400-digit integer is out of range')),
     'nav-nan': (set_key('nav_state.json', 'nav_total', float('nan')), None, {}, READERS,
                 ('nav_state.json', 'nav_total: NaN is not a finite number')),
-    'nav-json-nan': (set_key('nav.json', 'nav', float('nan')), None, {}, ('hedge_state', 'hedge_verify'),
+    'nav-json-nan': (set_key('nav.json', 'nav', float('nan')), None, {}, ('hedge_verify',),
                      ('nav.json', 'nav: NaN is not a finite number')),
     'coverage-infinity': (set_key('diagnostics.json', 'runtime_diagnostics.exit_pipeline.tp_sl_coverage_pct',
                                   float('inf')), None, {}, READERS,
@@ -165,8 +156,8 @@ def test_hostile_payload_is_named_by_every_reader(run_module, tmp_path, case_id,
     lines = report_lines(reader, result)
     assert [line for line in lines if all(part in line for part in parts)], (parts, lines)
     assert all('\n' not in line for line in lines)
-    if reader in ('hedge_runtime', 'hedge_verify'):
-        runtime = result if reader == 'hedge_runtime' else result['runtime']
+    if reader == 'hedge_verify':
+        runtime = result['runtime']
         if any(all(part in line for part in parts) for line in runtime['runtime']['invalid_values']):
             assert 'valid_values' in runtime['failed_checks']
             assert all(part in runtime['checks']['valid_values']['reason'] for part in parts)
@@ -176,7 +167,7 @@ def test_hostile_payload_is_named_by_every_reader(run_module, tmp_path, case_id,
     json.dumps(dict(result), allow_nan=False)
 
 
-@pytest.mark.parametrize('reader', ('hedge_state', 'hedge_verify'))
+@pytest.mark.parametrize('reader', ('hedge_verify',))
 @pytest.mark.parametrize('ahead, max_skew, status', [
     pytest.param(7200, None, 'future', id='two-hours-ahead'),
     pytest.param(20, None, 'ok', id='within-default-allowance'),
@@ -188,7 +179,7 @@ def test_future_timestamp_fails_the_surface(run_module, tmp_path, reader, ahead,
     state = write_state(tmp_path / 'logs' / 'state', payloads)
     options = {} if max_skew is None else {'max_skew': max_skew}
     result = run_reader(run_module, reader, state, tmp_path, **options)
-    fact = (result if reader == 'hedge_state' else result['state'])['surfaces']['nav.json']
+    fact = result['state']['surfaces']['nav.json']
     assert fact['status'] == status, fact['reason']
     assert fact['fresh'] is (status == 'ok')
     if status == 'future':
@@ -203,7 +194,7 @@ def long_up_v75():
     return payloads
 
 
-@pytest.mark.parametrize('reader', ('hedge_state', 'hedge_verify'))
+@pytest.mark.parametrize('reader', ('hedge_verify',))
 @pytest.mark.parametrize('state_opts, status, detail', [
     pytest.param({}, 'ok', 'started 180.0 s ago, no restart in this run (key started_ts: a start time, not aged)',
                  id='no-restart'),
@@ -227,7 +218,7 @@ def test_start_time_is_not_a_write_time(run_module, tmp_path, reader, state_opts
         diag['runtime_diagnostics']['exit_pipeline']['last_exit_scan_ts'] = NOW - 1
         write_state(state, {'diagnostics.json': diag})
     result = run_reader(run_module, reader, state, tmp_path, state=state_opts)
-    surfaces = result if reader == 'hedge_state' else result['state']
+    surfaces = result['state']
     fact = surfaces['surfaces']['engine_metadata.json']
     assert fact['reason'] == 'engine_metadata.json: %s: %s' % (status, detail)
     assert fact['timestamp_kind'] == 'start'
@@ -236,14 +227,14 @@ def test_start_time_is_not_a_write_time(run_module, tmp_path, reader, state_opts
         assert surfaces['ok'] is True, [surfaces['surfaces'][n]['reason'] for n in surfaces['failed_surfaces']]
 
 
-@pytest.mark.parametrize('reader', ('hedge_state', 'hedge_verify'))
+@pytest.mark.parametrize('reader', ('hedge_verify',))
 def test_write_time_wins_over_start_time(run_module, tmp_path, reader):
     """An engine_metadata with both: freshness comes from updated_ts (here stale), never from started_ts."""
     payloads = v76_payloads()
     payloads['engine_metadata.json'] = {'engine_version': 'v7.6', 'updated_ts': NOW - 600, 'started_ts': NOW - 5}
     state = write_state(tmp_path / 'logs' / 'state', payloads)
     result = run_reader(run_module, reader, state, tmp_path)
-    fact = (result if reader == 'hedge_state' else result['state'])['surfaces']['engine_metadata.json']
+    fact = result['state']['surfaces']['engine_metadata.json']
     assert (fact['status'], fact['timestamp_key'], fact['timestamp_kind']) == ('stale', 'updated_ts', 'write')
 
 

@@ -1,10 +1,8 @@
 # -*- coding: utf-8 -*-
 from __future__ import annotations
 
-import hashlib
 import http.server
 import json
-import os
 import socket
 import sys
 import threading
@@ -12,7 +10,7 @@ import time
 
 import pytest
 
-from hedge_test_support import NOW, finish_module, v75_payloads, v76_payloads, wait_until_polling, write_state
+from hedge_test_support import NOW, finish_module, tree_snapshot, v75_payloads, v76_payloads, wait_until_polling, write_state
 
 BOOT_75 = '2025-11-25 09:00:00,001 INFO executor: Engine version: v7.5 (commit 1a2b3c4)'
 BOOT_76 = '2025-11-25 10:50:01,120 INFO executor: Engine version: v7.6 (commit 3f1c2a9)'
@@ -168,29 +166,13 @@ def run_verify(run_module, the_box, url, version='v7.6', check_mode=False, run_s
     return run_module('hedge_verify', params, check_mode=check_mode, popen=popen)
 
 
-def _snapshot(*paths):
-    snap = {}
-    for directory in paths:
-        for root, dirs, files in os.walk(directory):
-            for name in dirs + files:
-                path = os.path.join(root, name)
-                st = os.stat(path)
-                digest = None
-                if os.path.isfile(path):
-                    with open(path, 'rb') as handle:
-                        digest = hashlib.sha256(handle.read()).hexdigest()
-                snap[path] = (st.st_mtime_ns, st.st_size, st.st_mode, digest)
-        snap[str(directory)] = (os.stat(directory).st_mtime_ns, os.stat(directory).st_mode)
-    return snap
-
-
 # ------------------------------------------------------------------ success
 
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_healthy_v76_box_every_part(run_module, box, healthz, check_mode):
     the_box = box(err_lines=['WARNING: config key max_nav_jump_pct is deprecated'])
     dashboard = healthz(200)
-    before = _snapshot(the_box.state, the_box.out.parent)
+    before = tree_snapshot(the_box.state, the_box.out.parent)
     result = run_verify(run_module, the_box, dashboard.url, check_mode=check_mode)
     assert result.rc == 0, result
     assert result['changed'] is False
@@ -226,13 +208,11 @@ def test_healthy_v76_box_every_part(run_module, box, healthz, check_mode):
     assert sanity['exists'] is True
     assert sanity['path'] == str(the_box.checkout / SANITY_NAME)
     assert sanity['cmd'] == [sys.executable, SANITY_NAME, '--state-dir', str(the_box.state)]
-    if check_mode:
-        assert (sanity['ran'], sanity['rc'], sanity['last_line']) == (False, None, 'not run: check mode')
-    else:
-        assert (sanity['ran'], sanity['rc'], sanity['last_line']) == (True, 0, 'RESULT: PASS (2 checks)')
-        assert 'cwd=%s' % the_box.checkout in sanity['output_tail']
-        assert 'state_dir=%s' % the_box.state in sanity['output_tail']
-    assert _snapshot(the_box.state, the_box.out.parent) == before
+    # check mode runs the read-only script too, as hedge_release_check does at preflight
+    assert (sanity['ran'], sanity['rc'], sanity['last_line']) == (True, 0, 'RESULT: PASS (2 checks)')
+    assert 'cwd=%s' % the_box.checkout in sanity['output_tail']
+    assert 'state_dir=%s' % the_box.state in sanity['output_tail']
+    assert tree_snapshot(the_box.state, the_box.out.parent) == before
 
 
 def test_v75_rollback_target_without_sanity_script(run_module, box, healthz):
@@ -301,7 +281,7 @@ def test_failing_part_is_a_fact_and_later_parts_do_not_wait(run_module, box, hea
                                                             err_lines, first_failure, check):
     the_box = box(payloads, out_lines=out_lines, err_lines=err_lines)
     dashboard = healthz(503, 200)
-    before = _snapshot(the_box.state, the_box.out.parent)
+    before = tree_snapshot(the_box.state, the_box.out.parent)
     started = time.time()
     result = run_verify(run_module, the_box, dashboard.url, logs=dict(timeout=1),
                         state=dict(timeout=1), healthz=dict(timeout=30))
@@ -319,7 +299,7 @@ def test_failing_part_is_a_fact_and_later_parts_do_not_wait(run_module, box, hea
     assert result['healthz']['attempts'] == 1 and result['healthz']['status'] == 503
     assert result['sanity']['exists'] is True and result['sanity']['ran'] is False
     assert result['sanity']['last_line'].startswith('not run: an earlier part failed (')
-    assert _snapshot(the_box.state, the_box.out.parent) == before
+    assert tree_snapshot(the_box.state, the_box.out.parent) == before
 
 
 def test_stale_surface_is_polled_until_the_timeout(run_module, box, healthz):
@@ -400,12 +380,12 @@ def test_healthz_poll(run_module, box, healthz, statuses, timeout, status, attem
                  id='exit-3'),
     pytest.param('raise KeyError("nav_total")\n', None, 1, "KeyError: 'nav_total'", True, id='traceback'),
     pytest.param(None, None, None, '%s is missing' % SANITY_NAME, False, id='script-missing'),
-    pytest.param(SANITY_SCRIPT, '/nonexistent/venv/bin/python', 2, 'No such file or directory', True,
-                 id='interpreter-missing'),
+    pytest.param(SANITY_SCRIPT, '/nonexistent/venv/bin/python', 127,
+                 'cannot run /nonexistent/venv/bin/python: No such file or directory', True, id='interpreter-missing'),
 ])
 def test_failing_or_missing_sanity_script(run_module, box, healthz, script, python, rc, last_line, exists):
     the_box = box(_low_coverage(), sanity=script)
-    before = _snapshot(the_box.state, the_box.out.parent)
+    before = tree_snapshot(the_box.state, the_box.out.parent)
     args = {'sanity': {'python': python}} if python else {}
     result = run_verify(run_module, the_box, healthz(200).url, **args)
     assert result.rc == 0 and result.get('failed', False) is False
@@ -415,7 +395,7 @@ def test_failing_or_missing_sanity_script(run_module, box, healthz, script, pyth
     assert sanity['rc'] == rc
     assert last_line in sanity['last_line']
     assert result['runtime']['failed_checks'] == ['exit_coverage']
-    assert _snapshot(the_box.state, the_box.out.parent) == before
+    assert tree_snapshot(the_box.state, the_box.out.parent) == before
 
 
 def test_sanity_script_timeout(run_module, box, healthz):
@@ -471,8 +451,8 @@ def test_missing_state_dir_and_logs_are_facts(run_module, tmp_path, healthz):
 ])
 def test_invalid_parameters_fail(run_module, box, args, fragment):
     the_box = box()
-    before = _snapshot(the_box.state, the_box.out.parent)
+    before = tree_snapshot(the_box.state, the_box.out.parent)
     result = run_verify(run_module, the_box, 'http://127.0.0.1:9/healthz', **args)
     assert result.get('failed') is True, result
     assert fragment in result['msg']
-    assert _snapshot(the_box.state, the_box.out.parent) == before
+    assert tree_snapshot(the_box.state, the_box.out.parent) == before

@@ -1,7 +1,6 @@
 # -*- coding: utf-8 -*-
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -9,7 +8,7 @@ import sys
 
 import pytest
 
-from hedge_test_support import COLLECTIONS_DIR, NOW, v75_payloads, v76_payloads
+from hedge_test_support import COLLECTIONS_DIR, NOW, run_verify_part, tree_snapshot, v75_payloads, v76_payloads
 
 ALL_SURFACES = [
     'nav.json', 'nav_state.json', 'positions_state.json', 'positions_ledger.json', 'kpis_v7.json',
@@ -19,9 +18,9 @@ ALL_SURFACES = [
 
 
 def run_state(run_module, state, check_mode=False, extra_pythonpath=(), **args):
-    args.setdefault('now', NOW)
-    return run_module('hedge_state', dict(state_dir=str(state), **args), check_mode=check_mode,
-                      extra_pythonpath=extra_pythonpath)
+    """hedge_verify's surfaces check (its `state` part) of ``state``, read once."""
+    return run_verify_part(run_module, 'state', state, check_mode=check_mode, extra_pythonpath=extra_pythonpath,
+                           **args)
 
 
 def test_fresh_v76_box_is_ok(run_module, state_dir):
@@ -268,32 +267,16 @@ def test_missing_state_dir_reports_every_surface_missing(run_module, tmp_path):
     assert 'does not exist' in json.dumps(result.get('warnings'))
 
 
-def _snapshot(directory):
-    snap = {}
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            st = os.stat(path)
-            digest = None
-            if os.path.isfile(path):
-                with open(path, 'rb') as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
-            snap[os.path.relpath(path, directory)] = (st.st_mtime_ns, st.st_size, st.st_mode, digest)
-    dir_stat = os.stat(directory)
-    snap['.'] = (dir_stat.st_mtime_ns, dir_stat.st_mode)
-    return snap
-
-
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_state_dir_is_not_modified(run_module, state_dir, check_mode):
     state = state_dir(raw={'broken.json': '{'})
     os.utime(state / 'nav.json', ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
-    before = _snapshot(state)
+    before = tree_snapshot(state)
     result = run_state(run_module, state, check_mode=check_mode,
                        surfaces=[{'name': 'broken.json', 'keys': ['updated_ts']}], newer_than=NOW - 60)
     assert result.rc == 0
     assert result['surfaces']['broken.json']['status'] == 'malformed'
-    assert _snapshot(state) == before
+    assert tree_snapshot(state) == before
 
 
 def test_stdlib_only_target_without_jmespath(run_module, state_dir, no_jmespath_path):
@@ -301,7 +284,7 @@ def test_stdlib_only_target_without_jmespath(run_module, state_dir, no_jmespath_
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(no_jmespath_path), str(COLLECTIONS_DIR)]))
     probe = subprocess.run(
         [sys.executable, '-c', 'from ansible_collections.gpt_hedge.activation.plugins.module_utils import hedge_json;'
-                               'print(hedge_json.HAS_JMESPATH)'], env=env, capture_output=True, text=True)
+                               'print(hedge_json.HAS_JMESPATH)'], env=env, capture_output=True, text=True, check=False)
     assert probe.stdout.strip() == 'False', probe.stderr
     payloads = v76_payloads()
     payloads['nav.json'] = {'nav_usd': 5.0, 'updated_ts': NOW - 3600.2}

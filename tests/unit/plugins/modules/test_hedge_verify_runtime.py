@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from hedge_test_support import NOW, v75_payloads, v76_payloads
+from hedge_test_support import NOW, run_verify_part, v75_payloads, v76_payloads
 
 CHECKS = ['engine_version', 'exit_coverage', 'underwater_without_tp_sl', 'router_quality', 'router_idle',
           'nav_jump', 'dd_flap', 'valid_values']
 
 
 def run_runtime(run_module, state, check_mode=False, **args):
-    args.setdefault('now', NOW)
-    return run_module('hedge_runtime', dict(state_dir=str(state), **args), check_mode=check_mode)
+    """hedge_verify's runtime facts and thresholds (its `runtime` part) of ``state``, read once."""
+    return run_verify_part(run_module, 'runtime', state, check_mode=check_mode, **args)
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
@@ -102,8 +102,8 @@ def test_router_shapes(run_module, state_dir, router, quality, tracked, idle):
 def test_older_router_slippage_object(run_module, state_dir):
     payloads = v76_payloads()
     payloads['router_health.json'] = {'updated_ts': NOW, 'global': {'quality_score': 0.55,
-                                                                   'slippage': {'avg_bps': 3.0},
-                                                                   'latency': {'avg_ms': 99}}}
+                                                                    'slippage': {'avg_bps': 3.0},
+                                                                    'latency': {'avg_ms': 99}}}
     rt = run_runtime(run_module, state_dir(payloads))['runtime']['router']
     assert rt['avg_slippage_bps'] == 3.0
     assert rt['avg_latency_ms'] == 99.0
@@ -139,10 +139,9 @@ def test_engine_metadata_shapes(run_module, state_dir, meta, version, key):
     assert result['checks']['engine_version']['ok'] is True
 
 
-@pytest.mark.parametrize('expected, ok', [('v7.6', False), (None, None), ('v7.5', True)])
+@pytest.mark.parametrize('expected, ok', [('v7.6', False), ('v7.5', True), ('7.5', True)])
 def test_engine_version_check(run_module, state_dir, expected, ok):
-    args = {} if expected is None else {'expected_version': expected}
-    result = run_runtime(run_module, state_dir(version='v7.5'), **args)
+    result = run_runtime(run_module, state_dir(version='v7.5'), expected_version=expected)
     assert result['checks']['engine_version']['ok'] is ok
     assert ('engine_version' in result['failed_checks']) is (ok is False)
     assert ('engine_version' in result['unchecked']) is (ok is None)
@@ -221,7 +220,7 @@ def test_disabled_checks_are_null(run_module, state_dir):
     result = run_runtime(run_module, state_dir(payloads), check_nav_jump=False, check_dd_flap=False,
                          check_router_idle=False)
     assert result['failed_checks'] == []
-    assert set(result['unchecked']) == {'engine_version', 'nav_jump', 'dd_flap', 'router_idle'}
+    assert set(result['unchecked']) == {'nav_jump', 'dd_flap', 'router_idle'}
     assert result['runtime']['router']['idle'] is True
     assert result['runtime']['anomalies']['nav_jump'] is True
 
