@@ -27,7 +27,7 @@ description:
   - Meant to run as an async task polled every O(interval) seconds (one progress line per poll).
 version_added: 0.4.0
 author:
-  - GPT-Hedge operations
+  - GPT-Hedge operations (@gpt-hedge)
 options:
   state_dir:
     description: The engine's state dir, for example C(/root/hedge-fund/logs/state).

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from hedge_test_support import v76_payloads, write_state
-from test_hedge_verify import free_port_url, healthz  # noqa: F401 - healthz is a fixture
+# healthz is a fixture (used by name)
+from test_hedge_verify import free_port_url, healthz  # noqa: F401  pylint: disable=unused-import
 
 PUBLISH_OK = '2025-11-25 10:51:0%d,500 INFO state_publish ok surfaces=12 ts=2025-11-25T10:51:0%dZ'
 PUBLISH_ERR = '2025-11-25 10:51:05,001 state_publish ERROR write failed: [Errno 28] No space left on device'
