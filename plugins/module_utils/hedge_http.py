@@ -8,6 +8,8 @@ separate ansible.builtin.uri task. Messages are worded as ansible.builtin.uri's.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
@@ -24,6 +26,18 @@ def _body(response):
         return ''
     text = to_text(data[:MAX_CONTENT], errors='surrogate_or_replace')
     return text + ('...' if len(data) > MAX_CONTENT else '')
+
+
+def check_http_options(options, prefix='healthz.'):
+    """The checks of a health URL option set (url, request_timeout, and timeout when polled): the first
+    problem as one line naming the option, else None."""
+    if not re.match(r'(?i)^https?://[^/\s]+', options['url']):
+        return '%surl must be an http:// or https:// URL, got %r' % (prefix, options['url'])
+    if options.get('timeout') is not None and options['timeout'] < 0:
+        return '%stimeout must not be negative' % prefix
+    if options['request_timeout'] <= 0:
+        return '%srequest_timeout must be positive' % prefix
+    return None
 
 
 def http_get(url, timeout=5, validate_certs=True):

@@ -69,6 +69,39 @@ def boot_regex(version, pattern=None):
     return re.compile(r'(?i)version.*?' + token)
 
 
+SCAN_NUMBERS = ('offset', 'err_offset', 'timeout', 'publish_error_limit', 'max_lines')
+SCAN_PATTERNS = ('boot_version_pattern', 'error_pattern', 'warning_pattern', 'publish_pattern', 'publish_error_pattern')
+
+
+def check_scan_options(options, prefix='', expected_version=None, null_offsets=0):
+    """The checks of the scan options, for every module that scans logs (hedge_logscan, hedge_verify's and
+    hedge_bake's ``logs``): the first problem as one line naming the option (``prefix`` + name), else None.
+    Options a module does not have are not checked. A null offset becomes ``null_offsets`` (in place; None
+    keeps it null, hedge_bake's "from the end")."""
+    for name in ('offset', 'err_offset'):
+        if name in options and options[name] is None:
+            options[name] = null_offsets
+    for name in SCAN_NUMBERS:
+        if options.get(name) is not None and options[name] < 0:
+            return '%s%s must not be negative' % (prefix, name)
+    if 'poll_interval' in options and options['poll_interval'] <= 0:
+        return '%spoll_interval must be positive' % prefix
+    for name in SCAN_PATTERNS:
+        if options.get(name):
+            try:
+                compiled = re.compile(options[name])
+            except re.error as exc:
+                return '%s%s is not a valid regular expression: %s' % (prefix, name, exc)
+            if name == 'boot_version_pattern' and compiled.groups < 1:
+                return '%sboot_version_pattern needs one capture group for the version' % prefix
+    if expected_version:
+        try:
+            boot_regex(expected_version, options.get('boot_pattern'))
+        except re.error as exc:
+            return '%sboot_pattern is not a valid regular expression: %s' % (prefix, exc)
+    return None
+
+
 def file_size(path):
     """Size of ``path`` in bytes, or None when it does not exist."""
     try:

@@ -272,7 +272,6 @@ msg:
 import datetime
 import math
 import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -280,9 +279,13 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_hooks i
     evaluate,
     validate_severity,
 )
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import check_http_options, http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import SCAN_OPTIONS, scan_logs
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
+    SCAN_OPTIONS,
+    check_scan_options,
+    scan_logs,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime_facts import evaluate_runtime
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import evaluate_surfaces
 
@@ -340,16 +343,9 @@ def check_params(module):
     error = check_read_options(p['max_skew'], p['max_bytes'])
     if error:
         fail(msg=error)
-    logs = p['logs']
-    for name in ('offset', 'err_offset', 'publish_error_limit', 'max_lines'):
-        if (logs[name] or 0) < 0:
-            fail(msg='logs.%s must not be negative' % name)
-    for name in ('error_pattern', 'warning_pattern', 'publish_pattern', 'publish_error_pattern'):
-        if logs[name]:
-            try:
-                re.compile(logs[name])
-            except re.error as exc:
-                fail(msg='logs.%s is not a valid regular expression: %s' % (name, exc))
+    error = check_scan_options(p['logs'], prefix='logs.', null_offsets=None)
+    if error:
+        fail(msg=error)
     if p['surfaces']['max_age'] <= 0 or p['surfaces']['intel_max_age'] <= 0:
         fail(msg='surfaces.max_age and surfaces.intel_max_age must be positive')
     for part in ('runtime', 'incidents'):
@@ -363,10 +359,9 @@ def check_params(module):
     if error:
         fail(msg='incidents.' + error)
     p['incidents']['severity'] = severity
-    if not re.match(r'(?i)^https?://[^/\s]+', p['healthz']['url']):
-        fail(msg='healthz.url must be an http:// or https:// URL, got %r' % p['healthz']['url'])
-    if p['healthz']['request_timeout'] <= 0:
-        fail(msg='healthz.request_timeout must be positive')
+    error = check_http_options(p['healthz'])
+    if error:
+        fail(msg=error)
 
 
 def file_size(path):

@@ -227,12 +227,11 @@ err_rotated:
   type: bool
 '''
 
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
     SCAN_OPTIONS,
-    boot_regex,
+    check_scan_options,
     record_offsets,
     scan_logs,
 )
@@ -248,33 +247,15 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    for name in ('offset', 'err_offset'):
-        if p[name] is None:  # not given, or an explicit null passed through by a role
-            p[name] = 0
-    for name in ('offset', 'err_offset', 'timeout', 'publish_error_limit', 'max_lines'):
-        if p[name] < 0:
-            module.fail_json(msg='%s must not be negative' % name)
-    if p['poll_interval'] <= 0:
-        module.fail_json(msg='poll_interval must be positive')
+    if p['expected_version'] is not None and not p['expected_version'].strip():
+        module.fail_json(msg='expected_version must not be empty')
+    # A null offset (not given, or an explicit null passed through by a role) is the start of the log.
+    error = check_scan_options(p, expected_version=p['expected_version'])
+    if error:
+        module.fail_json(msg=error)
 
     if p['record_offsets']:
         module.exit_json(changed=False, **record_offsets(p['path'], p['err_path']))
-
-    for name in ('boot_version_pattern', 'error_pattern', 'warning_pattern', 'publish_pattern', 'publish_error_pattern'):
-        if p[name]:
-            try:
-                compiled = re.compile(p[name])
-            except re.error as exc:
-                module.fail_json(msg='%s is not a valid regular expression: %s' % (name, exc))
-            if name == 'boot_version_pattern' and compiled.groups < 1:
-                module.fail_json(msg='boot_version_pattern needs one capture group for the version')
-    if p['expected_version'] is not None and not p['expected_version'].strip():
-        module.fail_json(msg='expected_version must not be empty')
-    if p['expected_version']:
-        try:
-            boot_regex(p['expected_version'], p['boot_pattern'])
-        except re.error as exc:
-            module.fail_json(msg='boot_pattern is not a valid regular expression: %s' % exc)
 
     result = scan_logs(
         p['path'], err_path=p['err_path'], offset=p['offset'], err_offset=p['err_offset'],

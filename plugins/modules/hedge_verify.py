@@ -660,15 +660,14 @@ msg:
 '''
 
 import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import http_get
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_http import check_http_options, http_get
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import READ_OPTIONS, check_read_options
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import (
     SCAN_OPTIONS,
-    boot_regex,
+    check_scan_options,
     scan_logs,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_process import (
@@ -726,28 +725,10 @@ def check_params(module):
     if error:
         fail(msg=error)
 
-    logs = p['logs']
-    for name in ('offset', 'err_offset'):
-        if logs[name] is None:  # not given, or an explicit null passed through by a role
-            logs[name] = 0
-    for name in ('offset', 'err_offset', 'timeout', 'publish_error_limit', 'max_lines'):
-        if logs[name] < 0:
-            fail(msg='logs.%s must not be negative' % name)
-    if logs['poll_interval'] <= 0:
-        fail(msg='logs.poll_interval must be positive')
-    for name in ('boot_version_pattern', 'error_pattern', 'warning_pattern', 'publish_pattern',
-                 'publish_error_pattern'):
-        if logs[name]:
-            try:
-                compiled = re.compile(logs[name])
-            except re.error as exc:
-                fail(msg='logs.%s is not a valid regular expression: %s' % (name, exc))
-            if name == 'boot_version_pattern' and compiled.groups < 1:
-                fail(msg='logs.boot_version_pattern needs one capture group for the version')
-    try:
-        boot_regex(p['expected_version'], logs['boot_pattern'])
-    except re.error as exc:
-        fail(msg='logs.boot_pattern is not a valid regular expression: %s' % exc)
+    # A null offset (not given, or an explicit null passed through by a role) is the start of the log.
+    error = check_scan_options(p['logs'], prefix='logs.', expected_version=p['expected_version'])
+    if error:
+        fail(msg=error)
 
     state = p['state']
     if state['timeout'] < 0:
@@ -773,13 +754,9 @@ def check_params(module):
     if runtime['max_underwater_without_tp_sl'] < 0:
         fail(msg='runtime.max_underwater_without_tp_sl must not be negative')
 
-    healthz = p['healthz']
-    if not re.match(r'(?i)^https?://[^/\s]+', healthz['url']):
-        fail(msg='healthz.url must be an http:// or https:// URL, got %r' % healthz['url'])
-    if healthz['timeout'] < 0:
-        fail(msg='healthz.timeout must not be negative')
-    if healthz['request_timeout'] <= 0:
-        fail(msg='healthz.request_timeout must be positive')
+    error = check_http_options(p['healthz'])
+    if error:
+        fail(msg=error)
 
     sanity = p['sanity']
     if sanity['timeout'] < 0:
