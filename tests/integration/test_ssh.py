@@ -34,13 +34,13 @@ def ssh_box(tmp_path):
     stop_box(box)
 
 
-def playbook(tmp_path: Path, inventory: Path, name: str, *args: str, secret_input: str | None = None):
+def playbook(tmp_path: Path, inventory: Path, name: str, *args: str):
     """ansible-playbook `name` from the repo root with the project's ansible.cfg."""
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/root",
            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
            "HEDGE_OPSLOG_DIR": str(tmp_path / "opslog"), "HEDGE_REPORT_DIR": str(tmp_path / "reports")}
     proc = subprocess.run(["ansible-playbook", "-i", str(inventory), name, *args], cwd=REPO, env=env,
-                          input=secret_input, capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600)
     runs = len(list(tmp_path.glob("ansible-playbook-*.log")))
     (tmp_path / f"ansible-playbook-{runs}.log").write_text(proc.stdout + proc.stderr)
     return proc
