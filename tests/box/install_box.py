@@ -28,6 +28,7 @@ Importable: ``make_config``, ``install``, ``start_box``, ``wait_ready``,
 ``stop_box``, ``load_box``, ``set_fault``, ``clear_faults``, ``supervisorctl``.
 """
 import argparse
+import fcntl
 import json
 import os
 import shlex
@@ -72,7 +73,8 @@ class BoxError(RuntimeError):
 def make_config(prefix=None, container=False, checkout=None, origin=None, log_dir=None, faults_dir=None,
                 supervisor_conf=None, port=8501, loop_interval=1.0, intel_interval=300.0, programs=None,
                 executor_log_layout="split", bad_version_tag=None, system_site_packages=False,
-                supervisor_bin=None, python=None, bad_docs_tag=None, no_sanity_tag=None, service_user=None):
+                supervisor_bin=None, python=None, bad_docs_tag=None, no_sanity_tag=None, service_user=None,
+                site_cache=None):
     """Return the box description (the content of box.json) for the options."""
     prefix = os.path.abspath(prefix or (DEFAULT_CONTAINER_PREFIX if container else DEFAULT_LOCAL_PREFIX))
     if container:
@@ -111,6 +113,7 @@ def make_config(prefix=None, container=False, checkout=None, origin=None, log_di
                loop_interval=float(loop_interval), intel_interval=float(intel_interval),
                group=GROUP, programs=names, program_names=[names[r] for r in ROLES],
                system_site_packages=bool(system_site_packages), service_user=service_user or None,
+               site_cache=os.path.abspath(site_cache) if site_cache else None,
                python=python or shutil.which("python3") or sys.executable)
     if container:
         ctl = shutil.which("supervisorctl") or "supervisorctl"
@@ -318,10 +321,7 @@ def install(box, force=False, start=True, timeout=60.0, log=print):
     _run(["git", "-C", box["checkout"], "remote", "set-url", "origin", "file://" + box["origin"]])
     _run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", INITIAL_TAG], cwd=box["checkout"])
     log("install_box: venv %s" % box["venv"])
-    _run([box["python"], "-m", "venv"] + (["--system-site-packages"] if box["system_site_packages"] else [])
-         + [box["venv"]], env=_clean_env())
-    if not box["system_site_packages"]:
-        _run([box["venv_python"], "-m", "pip", "install", "-q", "pytest"], env=_clean_env())
+    make_venv(box)
     _write(box["sim_pointer"], json.dumps({"faults_dir": box["faults_dir"]}, indent=2) + "\n")
     os.makedirs(box["faults_dir"], exist_ok=True)
     os.makedirs(box["supervisor_log_dir"], exist_ok=True)
@@ -340,6 +340,45 @@ def install(box, force=False, start=True, timeout=60.0, log=print):
     if start:
         start_box(box, timeout=timeout, log=log)
     return box
+
+
+def make_venv(box):
+    """The box's venv, with pytest for ``make pretag``: pip-installed into it, or (``site_cache``) a venv
+    without pip whose site-packages points at a pytest installed once into the cache directory."""
+    if box.get("site_cache") and not box["system_site_packages"]:
+        site = site_cache_dir(box["site_cache"], box["python"])
+        _run([box["python"], "-m", "venv", "--without-pip", box["venv"]], env=_clean_env())
+        purelib = _run([box["venv_python"], "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                       env=_clean_env()).strip()
+        _write(os.path.join(purelib, "hedge_box_site_cache.pth"), site + "\n")
+        return
+    _run([box["python"], "-m", "venv"] + (["--system-site-packages"] if box["system_site_packages"] else [])
+         + [box["venv"]], env=_clean_env())
+    if not box["system_site_packages"]:
+        _run([box["venv_python"], "-m", "pip", "install", "-q", "pytest"], env=_clean_env())
+
+
+def site_cache_dir(cache, python):
+    """``<cache>/py<X.Y>``: pytest installed there once (under a lock, by whichever install comes first),
+    readable by every account (a service user's venv points at it)."""
+    tag = _run([python, "-c", "import sys; print('py%d.%d' % sys.version_info[:2])"], env=_clean_env()).strip()
+    site = os.path.join(cache, tag)
+    os.makedirs(cache, mode=0o755, exist_ok=True)
+    with open(os.path.join(cache, tag + ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.isdir(site):
+            building = site + ".building"
+            shutil.rmtree(building, ignore_errors=True)
+            _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", building,
+                  "pytest"], env=_clean_env())
+            for root, dirs, files in os.walk(building):
+                for name in dirs:
+                    os.chmod(os.path.join(root, name), 0o755)
+                for name in files:
+                    os.chmod(os.path.join(root, name), 0o644)
+            os.chmod(building, 0o755)
+            os.rename(building, site)
+    return site
 
 
 def own_by_service_user(box, log=print):
@@ -491,6 +530,9 @@ def _parser():
     ins.add_argument("--bad-docs-tag", metavar="TAG", help="extra tag whose docs_version still says v7.6")
     ins.add_argument("--no-sanity-tag", metavar="TAG", help="extra tag without its runtime sanity script")
     ins.add_argument("--system-site-packages", action="store_true", help="box venv without pip install pytest")
+    ins.add_argument("--site-cache", metavar="DIR", default=os.environ.get("HEDGE_BOX_SITE_CACHE") or None,
+                     help="pytest installed once under DIR and shared by the box venvs (a .pth file) instead of a "
+                          "pip install per box (default: $HEDGE_BOX_SITE_CACHE)")
     ins.add_argument("--supervisor-bin", metavar="DIR", help="use supervisord/supervisorctl from DIR")
     ins.add_argument("--python", help="python used to create the venvs (default python3)")
     ins.add_argument("--service-user", metavar="USER",
@@ -527,7 +569,7 @@ def main(argv=None):
                               args.intel_interval, programs, args.executor_log_layout, args.bad_version_tag,
                               args.system_site_packages, args.supervisor_bin, args.python,
                               bad_docs_tag=args.bad_docs_tag, no_sanity_tag=args.no_sanity_tag,
-                              service_user=args.service_user)
+                              service_user=args.service_user, site_cache=args.site_cache)
             install(box, force=args.force, start=not args.no_start, timeout=args.timeout)
             print(box["box_json"])
         elif args.command in ("start", "stop"):
