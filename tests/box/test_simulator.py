@@ -189,6 +189,26 @@ def test_container_layout_writes_config_only(tmp_path):
         install_box.install(box, log=lambda *_: None)
 
 
+def test_site_cache_venv_runs_pretag_without_a_pip_install(tmp_path):
+    """--site-cache: the box venv has no pip and imports pytest from the shared cache, so make pretag runs."""
+    cache = os.environ.get("HEDGE_BOX_SITE_CACHE") or "/tmp/gpt-hedge-box-site-cache"
+    box = install_box.make_config(
+        str(tmp_path / "sim"), container=True, checkout=str(tmp_path / "hedge-fund"),
+        origin=str(tmp_path / "origin.git"), log_dir=str(tmp_path / "log"), faults_dir=str(tmp_path / "faults"),
+        supervisor_conf=str(tmp_path / "conf.d" / "hedge.conf"), site_cache=cache)
+    install_box.install(box, log=lambda *_: None)
+    probe = subprocess.run([box["venv_python"], "-c", "import importlib.util as u, pytest; "
+                            "print(pytest.__file__); print(u.find_spec('pip') is not None)"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert probe[0].startswith(os.path.join(cache, "py%d.%d" % sys.version_info[:2]) + os.sep)
+    assert probe[1] == "False"
+    env = dict(os.environ, PATH=os.path.join(box["venv"], "bin") + os.pathsep + os.environ["PATH"])
+    env.pop("VIRTUAL_ENV", None)
+    pretag = subprocess.run(["make", "pretag-v7.5"], cwd=box["checkout"], env=env, capture_output=True, text=True)
+    assert pretag.returncode == 0, pretag.stdout + pretag.stderr
+    assert " passed" in pretag.stdout
+
+
 # --- the engine's surfaces under faults (in-process, no box) ---------------
 
 def publish_all(state_dir, version, faults=(), now=None):
