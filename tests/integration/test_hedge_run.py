@@ -20,6 +20,8 @@ BINDIR = Path(sys.executable).parent
 LINE_RE = re.compile(r"^\[\s*\d+\.\ds\] (?P<host>\S+)\s+(?P<stage>\S+)\s+(?P<status>\S+)\s+(?P<msg>.*)$")
 SUMMARY_RE = re.compile(r"^hedge_run (?P<title>.+): (?P<outcome>\S+) \(exit (?P<code>\d+)\) in ")
 SECRETS = {"preflight_ci_token": "PLANTED-SECRET-123", "box_docker_registry_password": "PLANTED-PASSWORD-456"}
+# Planted in the later rollback (other values: a leak of the rollback's own inputs is told apart).
+ROLLBACK_SECRETS = {"preflight_ci_token": "PLANTED-SECRET-789", "box_docker_registry_password": "PLANTED-PASSWORD-012"}
 FAST = [arg for key, value in FAST_GATES.items() for arg in ("-e", f"{key}={value}")]
 
 
@@ -180,7 +182,8 @@ def test_slow_pretag_progress_and_run_inputs_stay_with_their_run(fresh_box, tmp_
     """A 20 s make pretag: hedge_run prints `running` lines naming it with the elapsed time, ansible's own
     output its ASYNC POLL lines. The run's extra vars (secrets planted among them) reach no file of the
     private data dir, and a later rollback without a version in the same dir does not inherit version=v7.6:
-    it returns to v7.5 (the history's previous release)."""
+    it returns to v7.5 (the history's previous release). The rollback gets secrets planted too: after both
+    runs, no file of the private data dir (artifacts included) or the ops log holds any of them."""
     fresh_box.set_fault("v7.6", "pretag_slow")
     planted = [arg for key, value in SECRETS.items() for arg in ("-e", f"{key}={value}")]
     proc = hedge_run(fresh_box, tmp_path, "activate", "--version", "v7.6", *planted,
@@ -210,7 +213,8 @@ def test_slow_pretag_progress_and_run_inputs_stay_with_their_run(fresh_box, tmp_
     assert fresh_box.version_file() == "v7.6"
 
     fresh_box.clear_faults()
-    back = hedge_run(fresh_box, tmp_path, "rollback", *FAST)
+    planted_back = [arg for key, value in ROLLBACK_SECRETS.items() for arg in ("-e", f"{key}={value}")]
+    back = hedge_run(fresh_box, tmp_path, "rollback", *FAST, *planted_back, "-e", "box_docker_registry_username=ops")
     assert back.returncode == 0, back.stdout[-4000:] + back.stderr[-2000:]
     assert summary(back.stdout)["outcome"] == "success"
     assert fresh_box.version_file() == "v7.5"
@@ -219,8 +223,9 @@ def test_slow_pretag_progress_and_run_inputs_stay_with_their_run(fresh_box, tmp_
     assert fresh_box.history()[-1]["kind"] == "rollback" and fresh_box.history()[-1]["version"] == "v7.5"
 
     assert not (private / "env").exists()
-    assert files_holding(private, *SECRETS.values()) == []
-    assert files_holding(tmp_path / "opslog", *SECRETS.values()) == []
+    planted_values = (*SECRETS.values(), *ROLLBACK_SECRETS.values())
+    assert files_holding(private, *planted_values) == []
+    assert files_holding(tmp_path / "opslog", *planted_values) == []
 
 
 def test_hedge_run_exit_codes_rolled_back_then_rollback_failed(fresh_box, tmp_path):

@@ -427,6 +427,17 @@ def restart_in_flight(tmp_path):
     proc.wait()
 
 
+@pytest.fixture
+def other_program():
+    """A live process whose command line does not name hedge_restart (a pid reused by another program).
+    Not pytest's own pid: its command line names hedge_restart whenever test_hedge_restart.py or a -k
+    expression with that word is among pytest's arguments."""
+    proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
 @pytest.mark.parametrize('case, args, taken_over', [
     pytest.param('live', dict(steal_from=RUN_B), False, id='live-restart-steal'),
     pytest.param('live', dict(now=T0 + 5000), False, id='live-restart-expired'),
@@ -434,7 +445,8 @@ def restart_in_flight(tmp_path):
     pytest.param('dead', dict(steal_from=RUN_B), True, id='dead-pid'),
     pytest.param('reused', dict(steal_from=RUN_B), True, id='pid-of-another-program'),
 ])
-def test_a_restart_in_flight_keeps_the_lock(run_module, lock_path, restart_in_flight, case, args, taken_over):
+def test_a_restart_in_flight_keeps_the_lock(run_module, lock_path, restart_in_flight, other_program, case, args,
+                                            taken_over):
     before = place(lock_path, bob_lock(heartbeat_ts=T0 - 5))
     busy = lock_path.parent / 'restart.pid'
     if case == 'live':
@@ -444,7 +456,7 @@ def test_a_restart_in_flight_keeps_the_lock(run_module, lock_path, restart_in_fl
         dead.wait()
         pid = dead.pid
     else:
-        pid = os.getpid()  # pytest: alive, but not a restart
+        pid = other_program  # alive, but not a restart
     busy.write_text(json.dumps({'pid': pid, 'group': 'hedge'}))
     result = run_lock(run_module, lock_path, run_id=RUN_A, holder=ALICE, busy_pid_file=str(busy), **args)
     assert result.rc == 0, result
