@@ -15,3 +15,33 @@ def pytest_configure(config):
     concurrent runs (several checkouts, CI) apart; xdist workers inherit it."""
     if not config.option.basetemp and not hasattr(config, "workerinput"):
         config.option.basetemp = tempfile.mkdtemp(prefix="hpt-", dir="/tmp")
+
+
+# Longest first: the integration tests (the slowest files first), then the simulator's, then the unit
+# tests, so that pytest-xdist (`--dist load`, which hands tests out in this order) does not end with one
+# worker on a minute-long test started last while the others wait.
+SLOW_FIRST = (
+    "tests/integration/test_hedge_run.py",
+    "tests/integration/test_rollback.py",
+    "tests/integration/test_interrupts.py",
+    "tests/integration/test_lock.py",
+    "tests/integration/test_ssh.py",
+    "tests/integration/test_bake.py",
+    "tests/integration/test_check_mode.py",
+    "tests/integration/test_reports.py",
+    "tests/integration/test_activate.py",
+)
+
+
+def run_order(nodeid: str) -> tuple[int, int]:
+    path = nodeid.split("::", 1)[0]
+    if path in SLOW_FIRST:
+        return (0, SLOW_FIRST.index(path))
+    for rank, prefix in enumerate(("tests/integration/", "tests/box/"), start=1):
+        if path.startswith(prefix):
+            return (rank, 0)
+    return (3, 0)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: run_order(item.nodeid))  # stable: a file's own order is kept
