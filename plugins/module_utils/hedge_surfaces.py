@@ -71,9 +71,9 @@ DEFAULT_SURFACES = [
 _NEW_SURFACE_DEFAULTS = {'keys': [], 'start_keys': [], 'cadence': 'loop', 'required': True, 'required_keys': []}
 
 # The early verdict: evidence that a failed surface will not turn ok, so the
-# poll need not wait out its timeout (docs/gates.md, "Early verdict").  Only a
-# file written after the restart (its mtime after newer_than) is judged early:
-# the stopped release cannot have written it.
+# poll need not wait out its timeout (docs/gates.md, "Waits and the early
+# verdict").  Only a file written after the restart (its mtime after
+# newer_than) is judged early: the stopped release cannot have written it.
 # * stale: the engine wrote this file after the restart with a write time older
 #   than the age limit (the contract's freshness key is the file's last write):
 #   conclusive at once.
