@@ -70,6 +70,21 @@ DEFAULT_SURFACES = [
 # Defaults for a surface that is not in DEFAULT_SURFACES.
 _NEW_SURFACE_DEFAULTS = {'keys': [], 'start_keys': [], 'cadence': 'loop', 'required': True, 'required_keys': []}
 
+# The early verdict: evidence that a failed surface will not turn ok, so the
+# poll need not wait out its timeout (docs/gates.md, "Waits and the early
+# verdict").  Only a file written after the restart (its mtime after
+# newer_than) is judged early: the stopped release cannot have written it.
+# * stale: the engine wrote this file after the restart with a write time older
+#   than the age limit (the contract's freshness key is the file's last write):
+#   conclusive at once.
+# * malformed: the contract's engine writes atomically, but a writer that does
+#   not may be caught mid-write, and the file's mtime moves on while it writes.
+#   Conclusive once the malformed file has been left unchanged for ``settle``
+#   seconds (one poll interval, at least MALFORMED_SETTLE_S): that write is
+#   over.  A partial write that completes reads valid at a later poll.
+MALFORMED_SETTLE_S = 0.5
+EARLY_SUFFIX = 'not waiting out the timeout'
+
 SURFACE_FIELDS = ('name', 'path', 'keys', 'start_keys', 'cadence', 'required', 'required_keys', 'max_age', 'enabled')
 
 
@@ -205,10 +220,46 @@ def _is_under(segments, paths):
     return any(tuple(segments[:len(p)]) == p for p in paths)
 
 
+def _file_version(path):
+    """``(inode, size, mtime_ns)`` of ``path``, or None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _judge_early(fact, newer_than, now, settle):
+    """Mark ``fact`` conclusive (the early verdict, see MALFORMED_SETTLE_S) and say why in its reason."""
+    mtime = fact['mtime']
+    if settle is None or newer_than is None or mtime is None or mtime <= float(newer_than):
+        return fact
+    if fact['status'] == 'stale' and fact['timestamp_kind'] == 'write':
+        why = 'rewritten after the restart with this timestamp'
+    elif fact['status'] == 'malformed' and now - mtime >= settle:
+        why = 'rewritten after the restart and unchanged for %.1f s' % (now - mtime)
+    else:
+        return fact
+    fact['conclusive'] = True
+    fact['reason'] = '%s, %s: %s' % (fact['reason'], why, EARLY_SUFFIX)
+    return fact
+
+
 def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None, now=None,
-                     max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None):
-    """Evaluate one (normalized) surface; returns the per-surface fact dict."""
+                     max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None,
+                     settle=None):
+    """Evaluate one (normalized) surface; returns the per-surface fact dict.
+
+    With ``settle`` (seconds) and ``newer_than``, a failure that is conclusive
+    before the poll's timeout sets ``conclusive`` (see MALFORMED_SETTLE_S).
+    """
     now = time.time() if now is None else float(now)
+    fact = _evaluate(state_dir, surface, max_age, intel_max_age, newer_than, now, max_skew, max_bytes, started_after)
+    return _judge_early(fact, newer_than, now, settle)
+
+
+def _evaluate(state_dir, surface, max_age, intel_max_age, newer_than, now, max_skew, max_bytes, started_after):
+    """The facts of one surface at ``now``, without the early verdict."""
     name = surface['name']
     path = surface['path']
     if not os.path.isabs(path):
@@ -232,6 +283,8 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
         'fresh': False,
         'status': None,
         'reason': None,
+        'mtime': None,
+        'conclusive': False,
     }
 
     def done(status, detail):
@@ -239,7 +292,12 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
         fact['reason'] = '%s: %s: %s' % (name, status, detail)
         return fact
 
+    # The file version read: stat before and after the read agree, else (replaced
+    # while read) its mtime is unknown and nothing is judged early.
+    version = _file_version(path)
     data, error, invalid = load_json_checked(path, max_bytes)
+    if version is not None and version == _file_version(path):
+        fact['mtime'] = version[2] / 1e9
     if error:
         return done(_error_status(error), '%s does not exist' % path if error == 'missing' else error)
     fact['valid'] = True
@@ -296,13 +354,16 @@ def evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=None
 
 
 def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=None, now=None,
-                      max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None):
+                      max_skew=DEFAULT_MAX_SKEW, max_bytes=DEFAULT_MAX_BYTES, started_after=None,
+                      settle=None):
     """Evaluate all surfaces under ``state_dir``.
 
     ``surfaces`` must already be normalized (see merge_surfaces); None means
     DEFAULT_SURFACES.  Returns ``{now, surfaces, failed_surfaces,
-    warned_surfaces, ok, oldest_age_s}`` (``oldest_age_s`` over write
-    timestamps only: a start time does not age).
+    warned_surfaces, conclusive_surfaces, ok, oldest_age_s}`` (``oldest_age_s``
+    over write timestamps only: a start time does not age;
+    ``conclusive_surfaces``: the failed ones judged early, see
+    evaluate_surface).
     """
     now = time.time() if now is None else float(now)
     if surfaces is None:
@@ -313,7 +374,8 @@ def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=No
     ages = []
     for surface in surfaces:
         fact = evaluate_surface(state_dir, surface, max_age, intel_max_age, newer_than=newer_than, now=now,
-                                max_skew=max_skew, max_bytes=max_bytes, started_after=started_after)
+                                max_skew=max_skew, max_bytes=max_bytes, started_after=started_after,
+                                settle=settle)
         facts[surface['name']] = fact
         if fact['age_s'] is not None and fact['timestamp_kind'] == 'write':
             ages.append(fact['age_s'])
@@ -324,6 +386,7 @@ def evaluate_surfaces(state_dir, surfaces, max_age, intel_max_age, newer_than=No
         'surfaces': facts,
         'failed_surfaces': failed,
         'warned_surfaces': warned,
+        'conclusive_surfaces': [name for name in failed if facts[name]['conclusive']],
         'ok': not failed,
         'oldest_age_s': max(ages) if ages else None,
     }

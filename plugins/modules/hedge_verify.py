@@ -116,7 +116,13 @@ options:
         default: 20
   state:
     description:
-      - The surfaces check, repeated every O(poll_interval) until RV(state.ok) or O(state.timeout).
+      - The surfaces check, repeated every O(poll_interval) until RV(state.ok), a failure judged early
+        (RV(state.conclusive_surfaces)) or O(state.timeout).
+      - "The early verdict, only for a file written after the restart (its mtime after O(state.newer_than)): a
+        surface V(stale) although the engine rewrote it after the restart (its write time is too old) is conclusive at
+        once; a V(malformed) one once the file has stayed unchanged for one O(poll_interval), at least 0.5 s (a writer
+        caught mid-write moves the mtime on; a partial write that completes reads valid at a later poll). Anything
+        else (missing, not updated since the restart, a file from before the restart) is waited for."
     type: dict
     default: {}
     suboptions:
@@ -182,6 +188,7 @@ options:
         description:
           - Epoch seconds, typically the restart time. Per-loop surfaces older than this minus 1 s get status
             V(not_updated).
+          - Also the restart mark of the early verdict; without it nothing is judged early.
         type: float
       started_after:
         description:
@@ -277,7 +284,8 @@ extends_documentation_fragment:
   - gpt_hedge.activation.attributes
   - gpt_hedge.activation.state_read
 notes:
-  - Polls end on success or when their timeout has passed, with a last attempt at the deadline. The boot line wait
+  - Polls end on success or when their timeout has passed, with a last attempt at the deadline; the surfaces poll also
+    at a failure judged early (see O(state)). The boot line wait
     uses O(logs.timeout) and O(logs.poll_interval); the surfaces and health URL polls use O(state.timeout),
     O(healthz.timeout) and O(poll_interval).
   - Check mode runs every part, the sanity script too (it only reads), as M(gpt_hedge.activation.hedge_release_check)
@@ -371,8 +379,8 @@ logs:
       type: bool
 state:
   description:
-    - The surfaces check of the last poll attempt (C(now), C(surfaces), C(failed_surfaces), C(warned_surfaces), C(ok),
-      C(oldest_age_s), C(msg)), plus C(attempts) and C(waited_s).
+    - The surfaces check of the last poll attempt (C(now), C(surfaces), C(failed_surfaces), C(warned_surfaces),
+      C(conclusive_surfaces), C(ok), C(oldest_age_s), C(msg)), plus C(attempts) and C(waited_s).
   returned: always
   type: dict
   sample:
@@ -448,6 +456,16 @@ state:
           description: One line explanation.
           type: str
           sample: 'nav.json: stale: age 3600.2 s > 120 s (key updated_ts)'
+        mtime:
+          description:
+            - The file's modification time (epoch seconds) when it was read, or null (missing, or replaced while read).
+          type: float
+        conclusive:
+          description:
+            - "True when the failure is judged early (see O(state)); its RV(state.surfaces.reason) then ends with why,
+              for example V(rewritten after the restart with this timestamp: not waiting out the timeout)."
+            - Also set on an optional surface, which only warns.
+          type: bool
       sample:
         nav.json:
           path: /root/hedge-fund/logs/state/nav.json
@@ -463,6 +481,8 @@ state:
           fresh: true
           status: ok
           reason: 'nav.json: ok: age 4.2 s <= 120 s (key updated_ts)'
+          mtime: 1764067196.13
+          conclusive: false
     failed_surfaces:
       description: Names of required surfaces whose status is not V(ok).
       type: list
@@ -475,6 +495,12 @@ state:
       elements: str
       sample:
       - rv_momentum.json
+    conclusive_surfaces:
+      description: The names in RV(state.failed_surfaces) judged early; not empty ends the poll before O(state.timeout).
+      type: list
+      elements: str
+      sample:
+      - nav.json
     ok:
       description: True when RV(state.failed_surfaces) is empty.
       type: bool
@@ -680,6 +706,7 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_runtime
     evaluate_runtime,
 )
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_surfaces import (
+    MALFORMED_SETTLE_S,
     STATE_OPTIONS,
     evaluate_surfaces,
     merge_surfaces,
@@ -809,12 +836,14 @@ def state_msg(result, surfaces):
 
 
 def check_state(state_dir, params, surfaces, now, interval, wait, read=None):
+    """Poll the surfaces until they are ok, a failure is conclusive (the early verdict) or the timeout."""
     def attempt():
         return evaluate_surfaces(state_dir, surfaces, params['max_age'], params['intel_max_age'],
                                  newer_than=params['newer_than'], started_after=params['started_after'], now=now,
-                                 **(read or {}))
+                                 settle=max(float(interval), MALFORMED_SETTLE_S), **(read or {}))
 
-    result, attempts, waited = poll(attempt, lambda r: r['ok'], params['timeout'] if wait else 0, interval)
+    result, attempts, waited = poll(attempt, lambda r: r['ok'] or bool(r['conclusive_surfaces']),
+                                    params['timeout'] if wait else 0, interval)
     result['msg'] = state_msg(result, surfaces)
     result['attempts'] = attempts
     result['waited_s'] = waited
@@ -882,7 +911,8 @@ def state_failure(state):
     if state['ok']:
         return None
     failed = state['failed_surfaces']
-    return 'state: %s not ok (%s)' % (', '.join(failed), state['surfaces'][failed[0]]['reason'])
+    first = (state['conclusive_surfaces'] or failed)[0]
+    return 'state: %s not ok (%s)' % (', '.join(failed), state['surfaces'][first]['reason'])
 
 
 def runtime_failure(runtime):

@@ -232,9 +232,17 @@ AUTO_ROLLBACK_CASES = [
     ("nav_jump", "verify.runtime_sanity"),
 ]
 # Each case runs once in CI: these locally (tests/integration/test_rollback.py:
-# the two ends of the pipeline, a restart that fails and verify gates), the rest
-# in molecule's auto_rollback scenario, on a box container.
-LOCAL_FAULTS = ("crash_at_boot", "wrong_engine_version", "error_log", "publish_errors", "sanity_fail", "nav_jump")
+# the two ends of the pipeline, a restart that fails and verify gates, the
+# surfaces judged early), the rest in molecule's auto_rollback scenario, on a
+# box container.
+LOCAL_FAULTS = ("crash_at_boot", "wrong_engine_version", "error_log", "publish_errors", "sanity_fail", "nav_jump",
+                "stale_timestamps", "malformed_json")
+# Faults whose evidence is conclusive before the gate's timeout (the early verdict,
+# docs/gates.md): what the failed gate's reason says about it.
+EARLY_VERDICTS = {
+    "stale_timestamps": "rewritten after the restart with this timestamp: not waiting out the timeout",
+    "malformed_json": "rewritten after the restart and unchanged for",
+}
 LOCAL_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] in LOCAL_FAULTS]
 MOLECULE_CASES = [case for case in AUTO_ROLLBACK_CASES if case[0] not in LOCAL_FAULTS]
 FAST_GATES = {

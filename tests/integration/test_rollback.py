@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from boxlib import FAST_GATES, LOCAL_CASES, gate_failure, run_playbook
+from boxlib import EARLY_VERDICTS, FAST_GATES, LOCAL_CASES, gate_failure, run_playbook
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
 
@@ -102,6 +102,10 @@ def test_failed_gate_rolls_back_automatically(rollback_box, tmp_path, fault, gat
     activation, rollback = box.history()[-2:]
     assert activation["kind"] == "activation" and activation["version"] == "v7.6"
     assert activation["outcome"] == "rolled_back" and activation["failed_gate"] == gate
+    if fault in EARLY_VERDICTS:
+        # judged at the first conclusive read, not after verify_surface_timeout
+        assert EARLY_VERDICTS[fault] in activation["reason"], activation["reason"]
+        assert "not waiting out the timeout" in activation["reason"]
     # said once, then the outcome and the runbook's next step, the same as in the record
     assert run.stdout.count(f"GATE {gate} FAILED") == 1 and "{{" not in run.stdout
     assert activation["reason"] in " ".join(run.stdout.split())

@@ -63,22 +63,24 @@ def free_port_url():
     return 'http://127.0.0.1:%d/healthz' % port
 
 
-READ_PARAMS = ('now', 'max_skew', 'max_bytes')
+READ_PARAMS = ('now', 'max_skew', 'max_bytes', 'fail_fast')
 
 
 def run_verify_part(run_module, part, state, check_mode=False, extra_pythonpath=(), expected_version='v7.6',
-                    **options):
+                    popen=False, **options):
     """hedge_verify's ``part`` (``state``: the surfaces check, ``runtime``: the runtime facts and
     thresholds) of ``state``, read once: no executor log and no dashboard (those parts fail as facts
-    and nothing waits), no sanity script. ``options`` are the part's options, plus now, max_skew and
-    max_bytes. Returns the part's facts with the run's rc, stderr and changed; the run's own result
-    (failed, msg) when it refused its parameters."""
+    and nothing waits, unless fail_fast is false), no sanity script. ``options`` are the part's options,
+    plus now, max_skew, max_bytes and fail_fast. Returns the part's facts with the run's rc, stderr and changed; the run's own result
+    (failed, msg) when it refused its parameters; with ``popen`` the running module process."""
     params = dict(state_dir=str(state), expected_version=expected_version, now=NOW, poll_interval=0.1,
                   logs=dict(path=str(Path(str(state)).parent / 'no-executor.out.log'), timeout=0),
                   healthz=dict(url=free_port_url(), timeout=0, request_timeout=1),
                   sanity=dict(enabled=False), state=dict(timeout=0))
     params.update((name, options.pop(name)) for name in READ_PARAMS if name in options)
     params[part] = dict(params.get(part, {}), **options)
+    if popen:
+        return run_module('hedge_verify', params, check_mode=check_mode, extra_pythonpath=extra_pythonpath, popen=True)
     result = run_module('hedge_verify', params, check_mode=check_mode, extra_pythonpath=extra_pythonpath)
     if result.get('failed') or part not in result:
         return result

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import socket
 import sys
 import threading
@@ -114,9 +115,11 @@ def write_log(path, lines):
 class Box(object):
     """A box layout under tmp_path: checkout with logs/state, executor logs, sanity script."""
 
-    def __init__(self, root, payloads, out_lines, err_lines=(), sanity=SANITY_SCRIPT):
+    def __init__(self, root, payloads, out_lines, err_lines=(), sanity=SANITY_SCRIPT, mtime=None):
         self.checkout = root / 'hedge-fund'
         self.state = write_state(self.checkout / 'logs' / 'state', payloads)
+        for path in self.state.iterdir() if mtime is not None else ():
+            os.utime(path, (mtime, mtime))  # the files' last write, e.g. before the restart mark
         self.out = root / 'log' / 'hedge-executor.out.log'
         self.err = root / 'log' / 'hedge-executor.err.log'
         self.out.parent.mkdir(parents=True)
@@ -133,13 +136,14 @@ class Box(object):
 
 @pytest.fixture
 def box(tmp_path):
-    """box(payloads=None, out_lines=(BOOT_76, PUBLISH, PUBLISH), err_lines=(), sanity=SANITY_SCRIPT) -> Box."""
+    """box(payloads=None, out_lines=(BOOT_76, PUBLISH, PUBLISH), err_lines=(), sanity=SANITY_SCRIPT, mtime=None)
+    -> Box; ``mtime``: the state files' mtime (default: written now)."""
     counter = {'n': 0}
 
-    def make(payloads=None, out_lines=(BOOT_76, PUBLISH, PUBLISH), err_lines=(), sanity=SANITY_SCRIPT):
+    def make(payloads=None, out_lines=(BOOT_76, PUBLISH, PUBLISH), err_lines=(), sanity=SANITY_SCRIPT, mtime=None):
         counter['n'] += 1
         return Box(tmp_path / ('box%d' % counter['n']), v76_payloads() if payloads is None else payloads,
-                   out_lines, err_lines, sanity)
+                   out_lines, err_lines, sanity, mtime)
 
     return make
 
@@ -279,7 +283,8 @@ def _low_coverage():
 ])
 def test_failing_part_is_a_fact_and_later_parts_do_not_wait(run_module, box, healthz, payloads, out_lines,
                                                             err_lines, first_failure, check):
-    the_box = box(payloads, out_lines=out_lines, err_lines=err_lines)
+    # The surfaces were written before the restart mark (newer_than): no early verdict, the poll runs to its end.
+    the_box = box(payloads, out_lines=out_lines, err_lines=err_lines, mtime=NOW - 120)
     dashboard = healthz(503, 200)
     before = tree_snapshot(the_box.state, the_box.out.parent)
     started = time.time()
@@ -303,7 +308,8 @@ def test_failing_part_is_a_fact_and_later_parts_do_not_wait(run_module, box, hea
 
 
 def test_stale_surface_is_polled_until_the_timeout(run_module, box, healthz):
-    the_box = box(_stale_nav())
+    """Written before the restart mark (newer_than NOW - 60): the engine may still rewrite it, so it is waited for."""
+    the_box = box(_stale_nav(), mtime=NOW - 120)
     started = time.time()
     result = run_verify(run_module, the_box, healthz(200).url, state=dict(timeout=1))
     assert time.time() - started >= 1.0
