@@ -100,7 +100,8 @@ def build(m: dict, ci: dict) -> dict:
         load_at=detect["load"], reference_load=floor["load"],
         detail={"failed_gate": detect.get("failed_gate"), "fault": "stale_timestamps",
                 "activation_s": detect.get("activation_s")},
-        error=("failed at %s, not verify.surfaces_fresh" % detect.get("failed_gate")) if wrong_gate else None)
+        error=(("failed at %s, not verify.surfaces_fresh" % detect["failed_gate"]) if detect.get("failed_gate")
+               else "no gate failed: the stale surfaces were not detected") if wrong_gate else None)
     out["controller_cpu_per_box"] = target("controller_cpu_per_box", single["cpu_s"]["controller"],
                                            load_at=single["load"])
     big = max(fleet) if fleet else None

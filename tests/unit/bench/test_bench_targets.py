@@ -90,6 +90,8 @@ def test_goal_boundaries(ci_file, changes, name, met):
         # a fast failure at another gate is not the detection of the stale surface
         ({"detect": {"failed_gate": "verify.engine_version", "restart_to_failed_gate_s": 2.0}},
          "detect_stale_surface", "failed at verify.engine_version, not verify.surfaces_fresh"),
+        ({"detect": {"failed_gate": None, "restart_to_failed_gate_s": None}}, "detect_stale_surface",
+         "no gate failed: the stale surfaces were not detected"),
         ({"rollback": {"failed_gate_to_restarted_s": None}}, "bad_release_exposure",
          "no failed gate or no restart after it"),
         ({"rollback": {"failed_gate_to_verified_rollback_s": None}}, "time_to_restore", "no verified rollback"),
