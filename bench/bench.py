@@ -19,10 +19,15 @@ Measured in one run on the same machine, each on fresh boxes:
    controller's cores, real boxes bring their own;
 7. the lean-design floor: 4 and 8 module runs per box that do nothing but
    wait out the restart floor once, with four gate asserts after each, on 1
-   and 12 hosts: T(12)/T(1) of a design far leaner than the activation.
+   and 12 hosts: T(12)/T(1) of a design far leaner than the activation;
+8. the targets of issue #20 (bench/targets.py, bench/README.md), from the
+   runs above, the box's own logs (bench/boxlog.py) and one more activation
+   whose release writes stale timestamps.
 
 Prints a table and writes JSON (--json). Usage:
     .venv/bin/python bench/bench.py [--fleet 1,3,6,12] [--json bench/latest.json]
+    .venv/bin/python bench/bench.py --only-targets [--ci-wall SECONDS]   # the targets alone, a few minutes
+    .venv/bin/python bench/bench.py --readme        # README.md's summary from bench/latest.json
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +49,9 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "collections"))
 # pylint: disable=wrong-import-position
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_time import parse_timestamp  # noqa: E402
+
+import targets  # noqa: E402  (bench/, the script's directory)
+from boxlog import BoxLogs  # noqa: E402
 
 
 def free_port() -> int:
@@ -55,6 +64,12 @@ def install(prefix: Path) -> dict:
     subprocess.run([sys.executable, str(INSTALL_BOX), "install", "--prefix", str(prefix), "--port", str(free_port()),
                     "--supervisor-bin", str(BIN)], check=True, stdout=subprocess.DEVNULL)
     return json.loads((prefix / "box.json").read_text())
+
+
+def install_many(prefixes: list[Path]) -> None:
+    """Install boxes a few at a time (installing waits on each box's engine more than it computes)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(install, prefixes))
 
 
 def stop(prefix: Path) -> None:
@@ -143,12 +158,16 @@ def first_fresh_surface(state_dir: Path, since: float, timeout: float = 60.0) ->
 
 
 def bench_single(work: Path, outputs: Path) -> dict:
+    """One activation; also the engine's downtime in it (box logs: stop signal to the next state publish)."""
     box = work / "single"
-    install(box)
+    info = install(box)
     inv = write_inventory([box], work / "inv-single")
+    load, start = targets.loadavg(), time.time()
     wall, rc, rss, cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "activate.log")
+    down = BoxLogs(info).downtime(start)
     stop(box)
-    return {"activation_s": round(wall, 2), "rc": rc, "max_rss_kib": rss, "cpu_s": cpu}
+    return {"activation_s": round(wall, 2), "rc": rc, "max_rss_kib": rss, "cpu_s": cpu,
+            "engine_downtime_s": None if down is None else round(down, 2), "load": load}
 
 
 def bench_ssh(work: Path, outputs: Path) -> dict:
@@ -184,51 +203,102 @@ def bench_baseline(work: Path) -> dict:
     info = install(box)
     env = {"CHECKOUT": info["checkout"], "SUPERVISORCTL": info["supervisorctl"], "SUPERVISOR_CONF": info["supervisor_conf"],
            "VERSION": "v7.6"}
+    load = targets.loadavg()
     wall, rc, _rss, _cpu = timed(["bash", str(REPO / "bench" / "runbook_baseline.sh")], env=env, log=work / "baseline.log")
     stop(box)
-    return {"baseline_s": round(wall, 2), "rc": rc}
+    return {"baseline_s": round(wall, 2), "rc": rc, "load": load}
+
+
+def bare_restart(info: dict) -> float:
+    """`supervisorctl restart <group>:` on a box; return when it was called."""
+    start = time.time()
+    subprocess.run([info["supervisorctl"], "-c", info["supervisor_conf"], "restart", info["group"] + ":"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return start
 
 
 def bench_floor(work: Path) -> dict:
+    """Restart to the first fresh surface; also the bare restart's engine downtime, measured as in an activation."""
     box = work / "floor"
     info = install(box)
     subprocess.run(["git", "-C", info["checkout"], "checkout", "-q", "v7.6"], check=True)
-    start = time.time()
-    subprocess.run([info["supervisorctl"], "-c", info["supervisor_conf"], "restart", "hedge:"],
-                   check=True, stdout=subprocess.DEVNULL)
+    load = targets.loadavg()
+    start = bare_restart(info)
     fresh = first_fresh_surface(Path(info["state_dir"]), start)
+    down = BoxLogs(info).downtime(start)
     stop(box)
-    return {"floor_s": round(fresh - start, 2)}
+    return {"floor_s": round(fresh - start, 2), "bare_restart_downtime_s": None if down is None else round(down, 2),
+            "load": load}
+
+
+def set_fault(box: Path, version: str, fault: str) -> None:
+    subprocess.run([sys.executable, str(INSTALL_BOX), "set-fault", version, fault, "--prefix", str(box)],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def since(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else round(end - start, 2)
 
 
 def bench_rollback(work: Path, outputs: Path) -> dict:
+    """An activation whose verify.engine_version fails and rolls back; from the box's logs, the failed gate to the
+    bad release stopped and to the previous release's programs RUNNING; then a bare `supervisorctl restart` of the
+    same box, measured the same way (its call to every program RUNNING)."""
     box = work / "rollback"
-    install(box)
-    subprocess.run([sys.executable, str(INSTALL_BOX), "set-fault", "v7.6", "wrong_engine_version", "--prefix", str(box)],
-                   check=True, stdout=subprocess.DEVNULL)
+    info = install(box)
+    set_fault(box, "v7.6", "wrong_engine_version")
     inv = write_inventory([box], work / "inv-rollback")
+    load = targets.loadavg()
     wall, rc, rss, _cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", log=work / "rollback.log")
+    logs = BoxLogs(info)
+    gate_failed, verified, gate = gate_to_verified(work / "rollback.log")
+    restored = None if gate_failed is None else logs.all_running(gate_failed)
+    bad_stopped = None if gate_failed is None else logs.stop_signal(gate_failed)
+    bare_load = targets.loadavg()
+    bare = bare_restart(info)
+    bare_running = logs.all_running(bare)
     stop(box)
     history = sorted((json.loads(p.read_text()) for p in (box / "activation" / "history").glob("*.json")),
                      key=lambda r: r["started_at"])
-    gate_failed, verified = gate_to_verified(work / "rollback.log")
     return {"activation_with_rollback_s": round(wall, 2), "rc": rc, "max_rss_kib": rss,
-            "failed_gate_to_verified_rollback_s": None if gate_failed is None else round(verified - gate_failed, 2),
-            "outcomes": [(r["kind"], r["outcome"]) for r in history]}
+            "failed_gate_to_verified_rollback_s": since(gate_failed, verified),
+            "outcomes": [(r["kind"], r["outcome"]) for r in history],
+            "failed_gate": gate, "failed_gate_to_stop_s": since(gate_failed, bad_stopped),
+            "failed_gate_to_restarted_s": since(gate_failed, restored), "bare_restart_s": since(bare, bare_running),
+            "load": load, "bare_restart_load": bare_load}
 
 
-def gate_to_verified(log: Path) -> tuple[float | None, float | None]:
-    """Timestamps of the failed gate and of the verified rollback, from the
-    `BENCH <event> <epoch>` lines of the bench_timer callback."""
-    failed = verified = None
+def bench_detect(work: Path, outputs: Path) -> dict:
+    """An activation whose release rewrites its surfaces with stale timestamps (fault stale_timestamps): from the
+    restart (the executor's stop signal, box log) to the failed gate. auto_rollback=false: the rollback comes after
+    the measured moment and would only lengthen the run."""
+    box = work / "detect"
+    info = install(box)
+    set_fault(box, "v7.6", "stale_timestamps")
+    inv = write_inventory([box], work / "inv-detect")
+    load, start = targets.loadavg(), time.time()
+    wall, rc, _rss, _cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", "-e", "auto_rollback=false",
+                                    log=work / "detect.log")
+    gate_failed, _verified, gate = gate_to_verified(work / "detect.log")
+    restart = BoxLogs(info).stop_signal(start)
+    stop(box)
+    return {"activation_s": round(wall, 2), "rc": rc, "failed_gate": gate,
+            "restart_to_failed_gate_s": since(restart, gate_failed), "load": load}
+
+
+def gate_to_verified(log: Path) -> tuple[float | None, float | None, str | None]:
+    """Timestamps of the first failed gate and of the verified rollback, and the failed gate's name, from the
+    `BENCH gate_failed <epoch> <gate>` and `BENCH rollback_verified <epoch>` lines of the bench_timer callback."""
+    failed = verified = gate = None
     for line in log.read_text().splitlines():
         if line.startswith("BENCH "):
-            _tag, name, stamp = line.split()
-            if name == "gate_failed" and failed is None:
-                failed = float(stamp)
-            elif name == "rollback_verified":
-                verified = float(stamp)
-    return failed, verified
+            fields = line.split()
+            if fields[1] == "gate_failed" and failed is None:
+                failed = float(fields[2])
+                gate = fields[3] if len(fields) > 3 else None
+            elif fields[1] == "rollback_verified":
+                verified = float(fields[2])
+    return failed, verified, gate
 
 
 def tasks_per_box(log: Path) -> int:
@@ -291,28 +361,54 @@ def bench_design_floor(work: Path, restart_s: float, module_runs: tuple[int, ...
     return rows
 
 
-def bench_fleet(work: Path, outputs: Path, sizes: list[int]) -> list[dict]:
+def bench_fleet(work: Path, outputs: Path, sizes: list[int], canary_run: bool = True) -> list[dict]:
     """T(N) with every box in one batch (-e hedge_canary=100%: the scaling of
     the engine itself), then, for the largest N, the default rollout (a canary
     box first, then the rest), whose extra cost is one single-box activation."""
     rows = []
-    runs = [(n, "100%") for n in sizes] + ([(sizes[-1], "1")] if sizes else [])
+    runs = [(n, "100%") for n in sizes] + ([(sizes[-1], "1")] if sizes and canary_run else [])
     for n, canary in runs:
         tag = f"fleet{n}-canary{canary.rstrip('%')}"
         boxes = [work / tag / f"box{i:02d}" for i in range(1, n + 1)]
-        for prefix in boxes:
-            install(prefix)
+        install_many(boxes)
         inv = write_inventory(boxes, work / f"inv-{tag}")
+        load = targets.loadavg()
         wall, rc, rss, cpu = playbook(inv, "activate.yml", outputs, "-e", "version=v7.6", "-e", f"hedge_canary={canary}",
                                       log=work / f"{tag}.log")
         for prefix in boxes:
             stop(prefix)
         rows.append({"n": n, "canary": canary, "seconds": round(wall, 2), "rc": rc, "max_rss_kib": rss,
-                     "cpu_s_per_box": {k: round(v / n, 2) for k, v in cpu.items()}})
+                     "cpu_s_per_box": {k: round(v / n, 2) for k, v in cpu.items()}, "load": load})
     base = rows[0]["seconds"] if rows else None
     for row in rows:
         row["ratio"] = round(row["seconds"] / base, 2) if base else None
     return rows
+
+
+def write_readme(latest: Path, readme: Path = REPO / "README.md") -> int:
+    """Rewrite README.md's performance summary (between the bench markers) from the JSON; nothing else."""
+    try:
+        text = readme.read_text()
+        new = targets.readme_with_block(text, targets.readme_block(json.loads(latest.read_text())))
+    except (OSError, ValueError) as exc:
+        print("bench: README not rewritten: %s" % exc, file=sys.stderr)
+        return 2
+    if new != text:
+        readme.write_text(new)
+    print(targets.readme_block_of(new))
+    return 0
+
+
+def measure_targets(work: Path, outputs: Path, ci_wall: float | None) -> dict:
+    """Only what the targets need, in one run: one activation, the bare runbook, the floor, a rolled-back
+    activation (and a bare restart of its box), a stale release detected, and the fleet at N=1 and N=12."""
+    m = {"single": bench_single(work, outputs), "baseline": bench_baseline(work), "floor": bench_floor(work),
+         "rollback": bench_rollback(work, outputs), "detect": bench_detect(work, outputs),
+         "fleet": bench_fleet(work, outputs, [1, 12], canary_run=False)}
+    return {"measurements": m, "targets": targets.build(m, targets.ci_wall(CI_WALL, ci_wall))}
+
+
+CI_WALL = REPO / "bench" / "ci_wall.json"
 
 
 def main() -> int:
@@ -321,27 +417,46 @@ def main() -> int:
     parser.add_argument("--json", default=str(REPO / "bench" / "latest.json"), help="where to write the JSON")
     parser.add_argument("--only-ssh", action="store_true",
                         help="measure only the SSH row (local vs SSH activation) and update it in the JSON")
+    parser.add_argument("--only-targets", action="store_true",
+                        help="measure only what the targets need and update `targets` in the JSON (a few minutes)")
+    parser.add_argument("--ci-wall", type=float, metavar="SECONDS",
+                        help="clean-clone .ci/run wall time measured on a quiet machine (else bench/ci_wall.json)")
+    parser.add_argument("--readme", action="store_true",
+                        help="measure nothing: rewrite README.md's performance summary from the JSON")
     args = parser.parse_args()
+    if args.ci_wall is not None and args.ci_wall <= 0:
+        parser.error("--ci-wall must be a positive number of seconds, got %s" % args.ci_wall)
+    if args.readme:
+        return write_readme(Path(args.json))
     work = Path(tempfile.mkdtemp(prefix="gpt-hedge-bench-", dir="/tmp"))
     outputs = work / "outputs"
     os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "gpt_hedge.activation.bench_timer"
-    if args.only_ssh:
+    began = time.monotonic()
+    if args.only_ssh or args.only_targets:
         try:
-            ssh = bench_ssh(work, outputs)
+            part = bench_ssh(work, outputs) if args.only_ssh else measure_targets(work, outputs, args.ci_wall)
         finally:
             for box_json in work.rglob("box.json"):
                 stop(box_json.parent)
         result = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
-        result["ssh"] = dict(ssh, measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        if args.only_ssh:
+            result["ssh"] = dict(part, measured_at=now())
+            print(ssh_table(result["ssh"]))
+            ok = part["rc"] == 0
+        else:
+            result["targets"] = part["targets"]
+            result["targets_run"] = targets_run("--only-targets", began, part["measurements"])
+            print(targets.table(result["targets"]))
+            ok = all(row["met"] for row in result["targets"].values())
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-        print(ssh_table(result["ssh"]))
         shutil.rmtree(work, ignore_errors=True)
-        return 0 if ssh["rc"] == 0 else 1
+        return 0 if ok else 1
     try:
         single = bench_single(work, outputs)
         baseline = bench_baseline(work)
         floor = bench_floor(work)
         rollback = bench_rollback(work, outputs)
+        detect = bench_detect(work, outputs)
         fleet = bench_fleet(work, outputs, [int(n) for n in args.fleet.split(",") if n])
         ansible_floor = bench_ansible_floor(work, tasks_per_box(work / "activate.log"))
         design_floor = bench_design_floor(work, floor["floor_s"])
@@ -349,17 +464,35 @@ def main() -> int:
     finally:
         for box_json in work.rglob("box.json"):
             stop(box_json.parent)
+    measured = {"single": single, "baseline": baseline, "floor": floor, "rollback": rollback, "detect": detect,
+                "fleet": fleet}
     result = {"single": single, "baseline": baseline, "floor": floor, "rollback": rollback, "fleet": fleet,
               "ansible_floor": ansible_floor, "design_floor": design_floor,
-              "ssh": dict(ssh, measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+              "ssh": dict(ssh, measured_at=now()),
               "peak_rss_mib": round(max([single["max_rss_kib"], rollback["max_rss_kib"]]
                                         + [r["max_rss_kib"] for r in fleet]) / 1024, 1),
-              "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+              "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+              "targets": targets.build(measured, targets.ci_wall(CI_WALL, args.ci_wall)),
+              "targets_run": targets_run("full", began, measured)}
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
+    print()
+    print(targets.table(result["targets"]))
     shutil.rmtree(work, ignore_errors=True)
     ok = single["rc"] == 0 and baseline["rc"] == 0 and all(r["rc"] == 0 for r in fleet)
     return 0 if ok else 1
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def targets_run(mode: str, began: float, measured: dict) -> dict:
+    """When and how the targets were measured: the machine's load at the start of each measurement is in
+    each target's `machine.load`; here the run's duration, the loads at start and end, the cores."""
+    return {"mode": mode, "measured_at": now(), "duration_s": round(time.monotonic() - began, 1),
+            "cpus": os.cpu_count(), "python": sys.version.split()[0], "load_at_end": targets.loadavg(),
+            "load_at_start": measured["single"]["load"]}
 
 
 def table(r: dict) -> str:

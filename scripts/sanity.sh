@@ -42,9 +42,9 @@ fi
 
 # What is tested: the collection (what galaxy.yml's manifest ships: plugins, roles, playbooks, meta,
 # docs, changelogs), its unit tests and these scripts. Not the project's own tools, which are not
-# collection content and are not shipped: the hedge_run CLI and its tests, the benchmark, the
+# collection content and are not shipped: the hedge_run CLI and its tests, the benchmark and its tests, the
 # simulated box and the integration tests that drive it, the molecule scenarios, the docker files.
-NOT_COLLECTION=(bench hedge_run tests/unit/hedge_run tests/box tests/integration molecule docker inventories)
+NOT_COLLECTION=(bench tests/unit/bench hedge_run tests/unit/hedge_run tests/box tests/integration molecule docker inventories)
 copy="$(mktemp -d /tmp/hedge-sanity.XXXXXX)"
 trap 'rm -rf "$copy"' EXIT
 dest="$copy/ansible_collections/gpt_hedge/activation"

@@ -11,16 +11,19 @@ name: bench_timer
 type: aggregate
 short_description: Print the moments the benchmark measures
 description:
-  - Prints C(BENCH gate_failed <epoch>) when a task fails with a C(GATE ... FAILED) message and
+  - Prints C(BENCH gate_failed <epoch> <gate>) when a task fails with a C(GATE <gate> FAILED) message and
     C(BENCH rollback_verified <epoch>) when the automatic rollback is noted as verified.
-  - Used by C(bench/bench.py) to measure the time from a failed gate to a verified rollback.
+  - Used by C(bench/bench.py) to measure the time from a failed gate to a verified rollback, and which gate failed.
 requirements:
   - enable in configuration (ANSIBLE_CALLBACKS_ENABLED=gpt_hedge.activation.bench_timer)
 '''
 
+import re
 import time
 
 from ansible.plugins.callback import CallbackBase
+
+GATE_FAILED = re.compile(r'GATE (\S+) FAILED')
 
 
 class CallbackModule(CallbackBase):
@@ -32,9 +35,9 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        message = str(result._result.get('msg', ''))
-        if 'GATE ' in message and ' FAILED' in message:
-            self._display.display('BENCH gate_failed %.3f' % time.time())
+        found = GATE_FAILED.search(str(result._result.get('msg', '')))
+        if found:
+            self._display.display('BENCH gate_failed %.3f %s' % (time.time(), found.group(1)))
 
     def v2_runner_on_ok(self, result):
         if result._task.get_name().endswith('Note the verified rollback'):
