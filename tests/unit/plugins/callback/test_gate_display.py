@@ -118,6 +118,9 @@ def test_a_long_task_prints_progress_under_its_banner(tmp_path):
     banner = out.index("TASK [Wait five seconds]")
     result = out.index("ok: [localhost]", banner)
     progress = re.findall(r"RUNNING on localhost: Wait five seconds still running, (\d+) s so far", out)
-    assert [int(s) for s in progress[:2]] == [2, 4]
+    # One line per 2 s while the task runs (a loaded machine may print one a second late, never early).
+    seconds = [int(s) for s in progress]
+    assert len(seconds) >= 2 and seconds[0] >= 2, out
+    assert all(later - earlier >= 1 for earlier, later in zip(seconds, seconds[1:])), out
     assert all(banner < m.start() < result for m in re.finditer("RUNNING on localhost", out))
     assert "Return at once still running" not in out
