@@ -47,6 +47,8 @@ NEXT_REFUSED = {
     'preflight.pretag': "run `make pretag-{version}` in a clone of the tag with the box's venv; fix or re-tag",
     'preflight.sanity_script': 'add the runtime sanity script to {version} and re-tag',
     'preflight.sanity': "run {version}'s sanity script against the live state by hand; fix the release or the state",
+    'preflight.rollback_ready': 'bring {previous} back onto the box (git: git fetch origin tag {previous} in the live '
+                                'checkout; docker: pull its image), or roll back to a release that is there, then run again',
     'deploy.clean_checkout': 'commit, stash or discard the local changes of the live checkout (git status), then run again',
     'rollback.target': 'name the release to return to: ansible-playbook rollback.yml -e version=<tag>',
     'input.bake': 'give hedge_bake_seconds as whole seconds (0 for no bake) and hedge_bake_interval as 1..the window, then run again; nothing was changed',

@@ -83,6 +83,14 @@ options:
       - Without it the record is opened with the live release as C(previous_version).
     type: bool
     default: false
+  release_lock:
+    description:
+      - For V(finish), the box's lock to release right after the record is closed, C(path) (the lock file) and
+        C(run_id) (the run holding it) - as C(hedge_lock) O(gpt_hedge.activation.hedge_lock#module:state=absent)
+        does, in the same module run (RV(lock_released)). The lock of another run is never removed; a lock that
+        cannot be released never fails the module (RV(lock_msg) says why).
+      - Not released in check mode.
+    type: dict
   limit:
     description:
       - For V(query) and V(begin), the number of records returned in RV(records) (the newest ones).
@@ -155,6 +163,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+lock_released:
+  description: With O(release_lock), whether the lock was released (RV(lock_msg) says what happened).
+  returned: when O(action=finish) and O(release_lock) is given
+  type: bool
+  sample: true
+lock_msg:
+  description: With O(release_lock), one line on the release.
+  returned: when O(action=finish) and O(release_lock) is given
+  type: str
+  sample: lock of run 20261125T110900Z-0c0ffee0 released
 record:
   description: The record as written (or as it would be written in check mode).
   returned: when O(action) is V(begin), V(start) or V(finish)
@@ -272,6 +290,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_lockfile import release_lock
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
     ensure_dir,
     read_json,
@@ -480,6 +499,7 @@ def main():
             limit=dict(type='int', default=20),
             require_previous=dict(type='bool', default=False),
             reserve_bytes=dict(type='int', default=0),
+            release_lock=dict(type='dict'),
             now=dict(type='float'),
         ),
         required_if=[
@@ -554,8 +574,15 @@ def main():
             module.exit_json(changed=True, record=record, path=path,
                              msg='history record %s started (%s)' % (record_id, record.get('kind', 'no kind')))
         record, previous, path = finish_record(directory, record_id, given, now, module.check_mode)
+        released = {}
+        lock = params['release_lock'] or {}
+        if lock and not module.check_mode:
+            if not (lock.get('path') and lock.get('run_id')):
+                module.fail_json(msg='release_lock needs the lock file (path) and the run holding it (run_id)')
+            outcome = release_lock(lock['path'], str(lock['run_id']))
+            released = dict(lock_released=outcome['released'], lock_msg=outcome['msg'])
         module.exit_json(changed=True, record=record, previous=previous, path=path,
-                         msg='history record %s finished: %s' % (record_id, record.get('outcome')))
+                         msg='history record %s finished: %s' % (record_id, record.get('outcome')), **released)
     except (ValueError, WriteError) as exc:
         module.fail_json(msg=str(exc), path=os.path.join(directory, record_id + '.json'))
     except (IOError, OSError) as exc:

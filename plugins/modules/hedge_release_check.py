@@ -27,6 +27,9 @@ description:
   - A step runs only when every check before it passed (the origin URL was read, the tag exists, VERSION is O(version)
     and the manifest's docs version equals VERSION, make passed, the sanity script exists); the facts of a step that
     did not run say so (RV(first_failure) names the check that stopped the run).
+  - With O(rollback), also (first, whatever the other checks find) whether the release an automatic rollback would
+    return to is ready in the live checkout, without the network - its commit is in the checkout's object store, its
+    tag names that commit, and its version file at that commit is its version (RV(rollback)).
   - The scratch clone is removed when the module ends, also after a failed check or an error, unless O(keep_workdir).
   - The module returns facts and does not decide gates; assert on the returned values. A failed check is not a
     module failure. The module fails on invalid parameters and when the scratch clone cannot be made.
@@ -114,6 +117,12 @@ options:
       - The engine's live state directory, given to the sanity script as C(--state-dir); the script only reads it.
       - Required with O(run_sanity).
     type: path
+  rollback:
+    description:
+      - The release an automatic rollback would return to, C(version) (its tag) and C(commit) (the commit that was
+        live), as the ledger established it. Checked in the live checkout only (read only, no network); see
+        RV(rollback).
+    type: dict
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
 requirements:
@@ -291,6 +300,34 @@ sanity_script:
     exists:
       description: Whether it exists; null when not looked for (O(run_sanity) off, or an earlier check failed).
       type: bool
+rollback:
+  description: Whether the release of O(rollback) is ready in the live checkout (null without O(rollback)).
+  returned: always
+  type: dict
+  contains:
+    version:
+      description: The release to return to (O(rollback) C(version)).
+      type: str
+      sample: v7.5
+    commit:
+      description: Its commit (O(rollback) C(commit)).
+      type: str
+    commit_present:
+      description: Whether that commit is in the live checkout's object store.
+      type: bool
+    tag_commit:
+      description: The commit the checkout's tag C(version) names, null when the checkout has no such tag.
+      type: str
+    version_at_commit:
+      description: First line of the version file at the commit, null when absent.
+      type: str
+    ready:
+      description: Whether the commit is present, the tag names it and its version file is the version.
+      type: bool
+    problem:
+      description: Why it is not ready (one line), null when ready.
+      type: str
+      sample: "commit 3f1c2a9e0b8d is not in /root/hedge-fund's object store"
 sanity:
   description: C(<venv>/bin/python <sanity_script> --state-dir <state_dir>) in the scratch clone.
   returned: always
@@ -330,10 +367,14 @@ from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_release
     first_line,
     match_facts,
     read_worktree_release,
+    version_from,
 )
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_versions import same_version
 
 # A tag that is one safe path component and a valid git ref name.
 VERSION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]*$')
+# A full commit sha (what the ledger records as the live commit).
+COMMIT_RE = re.compile(r'^[0-9a-f]{40}([0-9a-f]{24})?$')
 # Network git (ls-remote, clone): never wait for a credential prompt.
 NETWORK_GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
 
@@ -397,6 +438,7 @@ class ReleaseCheck(object):
                         stdout_tail=[], stderr_tail=[]),
             sanity_script=dict(path=os.path.join(self.tree, self.params['sanity_script']), exists=None),
             sanity=dict(run=False, rc=None, last_line='', stdout_tail=[], stderr_tail=[]),
+            rollback=None,
         )
 
     def run_git(self, args, cwd=None, network=False):
@@ -487,9 +529,40 @@ class ReleaseCheck(object):
                                      stdout_tail=facts['stdout_tail'], stderr_tail=facts['stderr_tail'])
         return facts['rc'] == 0 or self.fail('sanity')
 
+    def check_rollback(self):
+        """Whether the release of ``rollback`` is ready in the live checkout (read only, no network)."""
+        target = self.params['rollback'] or {}
+        version, commit = str(target.get('version') or ''), str(target.get('commit') or '')
+        facts = dict(version=version, commit=commit, commit_present=False, tag_commit=None, version_at_commit=None,
+                     ready=False, problem=None)
+        reader = GitReader(self.module, self.params['checkout'])
+        checkout = self.params['checkout']
+        if not valid_version(version) or not COMMIT_RE.match(commit):
+            facts['problem'] = 'the release live before this run is not known as a tag and a commit (%s at %s)' % (
+                version or 'no version', commit or 'no commit')
+        else:
+            facts['commit_present'] = reader.resolve(commit) == commit
+            facts['tag_commit'] = reader.resolve('refs/tags/%s' % version)
+            if facts['commit_present']:
+                facts['version_at_commit'] = version_from(reader.show(commit, self.params['version_file']))
+            if not facts['commit_present']:
+                facts['problem'] = 'commit %s of %s is not in the object store of %s' % (commit[:12], version, checkout)
+            elif facts['tag_commit'] is None:
+                facts['problem'] = 'tag %s is not in %s' % (version, checkout)
+            elif facts['tag_commit'] != commit:
+                facts['problem'] = 'tag %s in %s names %s, but %s was live at %s' % (
+                    version, checkout, facts['tag_commit'][:12], version, commit[:12])
+            elif not same_version(facts['version_at_commit'], version):
+                facts['problem'] = '%s at %s is %s, expected %s' % (
+                    self.params['version_file'], commit[:12], facts['version_at_commit'] or '(missing)', version)
+            facts['ready'] = facts['problem'] is None
+        self.result['rollback'] = facts
+
     def run(self):
         """Every step until the first failed check; the scratch clone is removed in any case."""
         error = None
+        if self.params['rollback']:
+            self.check_rollback()
         try:
             if self.read_origin() and self.look_up_tag():
                 self.clone()
@@ -564,6 +637,7 @@ def main():
             run_sanity=dict(type='bool', default=True),
             sanity_script=dict(type='str'),
             state_dir=dict(type='path'),
+            rollback=dict(type='dict'),
         ),
         required_if=[('run_sanity', True, ('venv', 'state_dir'))],
         supports_check_mode=True,

@@ -100,6 +100,15 @@ options:
         holder of the box's lock, so no other run takes the lock over while a restart is in flight.
       - Omitted - no pid file.
     type: path
+  heartbeat:
+    description:
+      - The box's lock to keep alive, C(path) (the lock file) and C(run_id) (the run holding it) - after the restart
+        (or the decision that none is needed), this run refreshes the lock's heartbeat as
+        C(hedge_lock) O(gpt_hedge.activation.hedge_lock#module:state=refreshed) does, so the run's heartbeat after
+        the restart costs no module run of its own. The outcome is RV(heartbeat); a heartbeat that cannot be written
+        never stops the restart.
+      - Not refreshed in check mode.
+    type: dict
 extends_documentation_fragment:
   - gpt_hedge.activation.attributes
 '''
@@ -180,6 +189,14 @@ unstable:
   returned: always
   type: list
   elements: dict
+heartbeat:
+  description:
+    - With O(heartbeat), the lock's heartbeat refresh at the end, C(acquired) (true - refreshed; false - the run no
+      longer holds the lock; null - the lock could not be read or written) and C(msg); null without O(heartbeat) or
+      in check mode.
+  returned: always
+  type: dict
+  sample: {acquired: true, msg: lock heartbeat of run 20261125T110900Z-0c0ffee0 refreshed}
 commands:
   description: The supervisorctl commands run (argv, rc, output lines), status reads excluded.
   returned: always
@@ -194,6 +211,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import load_json
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_lockfile import refresh_heartbeat
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import record_offsets
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
     refuse_engine_state_dir,
@@ -382,6 +400,7 @@ def main():
             poll_interval=dict(type='float', default=2),
             pid_file=dict(type='path'),
             stable_seconds=dict(type='float', default=0),
+            heartbeat=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
@@ -397,6 +416,9 @@ def main():
             refuse_engine_state_dir(os.path.dirname(os.path.abspath(p['pid_file'])))
         except ValueError as exc:
             module.fail_json(msg='pid_file: %s' % exc)
+    heartbeat = p['heartbeat'] or {}
+    if heartbeat and not (heartbeat.get('path') and heartbeat.get('run_id')):
+        module.fail_json(msg='heartbeat needs the lock file (path) and the run holding it (run_id)')
 
     restarter = Restarter(module)
     marks = restarter.offsets()
@@ -410,8 +432,11 @@ def main():
                   running_before=running_before, engine_version_before=engine_check.get('value'),
                   status_lines=status_before, not_running=[x for x in p['programs'] if x not in running_before],
                   errors=[], unstable=[], commands=restarter.commands)
+    result['heartbeat'] = None
     if module.check_mode or not needed:
         result['msg'] = ('would restart: ' if needed else 'no restart needed: ') + reason
+        if heartbeat and not module.check_mode:
+            result['heartbeat'] = refresh_heartbeat(heartbeat['path'], str(heartbeat['run_id']))
         module.exit_json(**result)
 
     unstable = []
@@ -439,6 +464,8 @@ def main():
     result['msg'] = 'restarted (%s): %s' % (reason, programs)
     if unstable:
         result['msg'] += '; unstable: ' + ', '.join(item['program'] for item in unstable)
+    if heartbeat:
+        result['heartbeat'] = refresh_heartbeat(heartbeat['path'], str(heartbeat['run_id']))
     module.exit_json(**result)
 
 

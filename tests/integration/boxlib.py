@@ -146,6 +146,28 @@ class Run:
     rc: int
     stdout: str
     stats: dict
+    # ansible-runner's job events of the run (the event dicts)
+    events: list = field(default_factory=list)
+
+
+# Actions that run on the controller only (action plugins without a module run on the box).
+CONTROLLER_ACTIONS = {
+    "ansible.builtin." + name for name in (
+        "assert", "set_fact", "debug", "fail", "meta", "set_stats", "validate_argument_spec",
+        "include_role", "include_tasks", "import_role", "import_tasks")
+} | {"gpt_hedge.activation.hedge_outputs"}
+
+
+def module_runs(run: Run, host: str = "localbox") -> list[str]:
+    """The tasks of `host` that ran a module (ok, changed or failed task results, async polls not counted),
+    as `<resolved action>: <task name>`, in order: what costs a module process per box."""
+    runs = []
+    for event in run.events:
+        data = event.get("event_data", {})
+        if event.get("event") in ("runner_on_ok", "runner_on_failed") and data.get("host") == host \
+                and data.get("resolved_action") not in CONTROLLER_ACTIONS:
+            runs.append(f"{data.get('resolved_action')}: {data.get('task')}")
+    return runs
 
 
 def run_playbook(box: Box, playbook: str, tmp_path: Path, *, cmdline: str | None = None, **extravars) -> Run:
@@ -174,7 +196,7 @@ def run_playbook(box: Box, playbook: str, tmp_path: Path, *, cmdline: str | None
     )
     stdout = result.stdout.read()
     (private / "stdout.txt").write_text(stdout)
-    return Run(rc=result.rc, stdout=stdout, stats=result.stats or {})
+    return Run(rc=result.rc, stdout=stdout, stats=result.stats or {}, events=list(result.events))
 
 
 def wait_for(predicate, timeout, what):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from boxlib import gate_failure, parse_timestamp, run_playbook, runtime_report
+from boxlib import gate_failure, module_runs, parse_timestamp, run_playbook, runtime_report
 
 PROGRAMS = ("hedge-executor", "hedge-dashboard", "hedge-sync_state")
 
@@ -32,13 +32,22 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
     assert abs(time.time() - parse_timestamp(meta["updated_ts"])) < 120
     assert fresh_box.healthz() == 200
     for gate in ("input.version", "input.fleet", "input.box", "input.bake", "input.deploy_method", "preflight.tag_exists", "preflight.version_file", "preflight.pretag",
-                 "preflight.sanity", "deploy.clean_checkout", "deploy.checkout", "restart.programs_running",
+                 "preflight.sanity", "preflight.rollback_ready", "deploy.clean_checkout", "deploy.checkout", "restart.programs_running",
                  "verify.boot_line", "verify.error_log", "verify.state_publish", "verify.surfaces_fresh",
                  "verify.engine_version", "verify.dashboard_healthz", "verify.runtime_sanity"):
         assert f"GATE {gate} passed" in run.stdout, gate
     assert "GATE preflight.ci_status NOT CHECKED" in run.stdout
     # the lock is taken, then its heartbeat is refreshed after the preflight and after the restart
     assert run.stdout.count("GATE lock passed") == 3, run.stdout
+    # Module runs on the box (each a Python process per box): lock, live read, history begin; supervisor status,
+    # the tag's checks (with the rollback target's), heartbeat; deploy's read, checkout and read; the restart
+    # (carrying the heartbeat after it); verify; history finish (releasing the lock); incidents. It was 15: one
+    # hedge_lock run per heartbeat and for the release.
+    runs = module_runs(run)
+    assert len(runs) <= 13, runs
+    assert [r for r in runs if r.startswith("gpt_hedge.activation.hedge_lock:")] == [
+        "gpt_hedge.activation.hedge_lock: Try to take the lock",
+        "gpt_hedge.activation.hedge_lock: Refresh the lock's heartbeat"], runs
     assert "all gates passed" in run.stdout
     assert "All checks passed" in run.stdout
 
@@ -74,6 +83,7 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
         ("v7.6.1", None, "preflight.sanity_script", "scripts/runtime_sanity_check_v7_6_1.py is missing in v7.6.1"),
         ("v7.6", "sanity_fail", "preflight.sanity", "scripts/runtime_sanity_check_v7_6.py exited 1: RESULT: FAIL"),
         ("v7.6", "no_origin", "preflight.checkout", "is not a git checkout with remote 'origin'"),
+        ("v7.6", "no_previous_tag", "preflight.rollback_ready", "could not run without the network: tag v7.5 is not in"),
         ("7.6", None, "input.version", "invalid version"),
         ("v7.6; rm -rf /", None, "input.version", "invalid version"),
         ("v7.\uff16", None, "input.version", "invalid version"),
@@ -82,7 +92,7 @@ def test_activate_v76_on_fresh_box(fresh_box, tmp_path):
         ("", None, "input.version", "no version given"),
     ],
     ids=["missing-tag", "version-mismatch", "pretag-fails", "dirty-checkout", "docs-not-bumped", "no-sanity-script",
-         "sanity-fails", "no-origin-remote", "no-v-prefix", "injection", "unicode-digit", "trailing-newline",
+         "sanity-fails", "no-origin-remote", "no-previous-tag", "no-v-prefix", "injection", "unicode-digit", "trailing-newline",
          "embedded-newline", "empty"],
 )
 def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, prepare, gate, reason):
@@ -95,6 +105,9 @@ def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, 
         dirty_file.write_text(dirty_file.read_text() + "# local hotfix\n")
     elif prepare == "no_origin":  # someone renamed the live checkout's remote
         shared_box.git("remote", "rename", "origin", "upstream")
+    elif prepare == "no_previous_tag":  # the live release's tag is gone from the checkout
+        previous_tag = shared_box.git("rev-parse", "refs/tags/v7.5")
+        shared_box.git("tag", "-d", "v7.5")
     before = shared_box.snapshot()
     records_before = len(shared_box.history())
     try:
@@ -107,6 +120,8 @@ def test_refused_activation_leaves_box_untouched(shared_box, tmp_path, version, 
             shared_box.git("checkout", "--", "hedge/dashboard.py")
         elif prepare == "no_origin":
             shared_box.git("remote", "rename", "upstream", "origin")
+        elif prepare == "no_previous_tag":
+            shared_box.git("update-ref", "refs/tags/v7.5", previous_tag)
 
     assert run.rc != 0
     failure = gate_failure(run.stdout, gate)

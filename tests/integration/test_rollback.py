@@ -1,6 +1,9 @@
 """rollback.yml and the automatic rollback of activate.yml on local boxes."""
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from boxlib import EARLY_VERDICTS, FAST_GATES, LOCAL_CASES, gate_failure, run_playbook
@@ -115,6 +118,49 @@ def test_failed_gate_rolls_back_automatically(rollback_box, tmp_path, fault, gat
     assert rollback["kind"] == "auto_rollback" and rollback["rollback_of"] == activation["id"]
     assert rollback["outcome"] == "success" and rollback["version"] == "v7.5"
     assert box.foreign_state_writes() == []
+    # The fast path: the activation's preflight checked that v7.5 is on the box, so after the failed gate
+    # the rollback runs no pre-check (no preflight gate, no clean-checkout gate): it checks out the commit,
+    # restarts and verifies v7.5, gate by gate.
+    before, after = " ".join(run.stdout.split()).split(f"GATE {gate} FAILED", 1)
+    assert "GATE preflight.rollback_ready passed: v7.5 at " in before
+    assert gates_in(after)[:3] == ["rollback.target", "deploy.checkout", "restart.programs_running"], after
+    assert not [name for name in gates_in(after) if name.startswith("preflight.") or name == "deploy.clean_checkout"]
+    for passed in ("deploy.checkout passed: {checkout} at v7.5", "verify.boot_line passed: Engine version: v7.5",
+                   "verify.engine_version passed: engine_metadata reports v7.5", "verify.dashboard_healthz passed"):
+        assert "GATE " + passed.format(checkout=box.checkout) in after, passed
+
+
+def gates_in(output: str) -> list[str]:
+    """The gate names of the GATE lines of an output, in order."""
+    return re.findall(r"GATE (\S+) (?:passed|FAILED|WARNING|NOT CHECKED)", output)
+
+
+def test_a_previous_release_that_is_not_on_the_box_refuses_before_any_change(fresh_box, tmp_path):
+    """GATE preflight.rollback_ready: the release to come back to (here, after an interrupted run whose record
+    names a commit this checkout does not have) must be on the box before the activation changes anything: the
+    automatic rollback does no fetch and no pre-check of its own. Refused, nothing changed, the record says why."""
+    missing = "0123456789abcdef" * 2 + "01234567"
+    live = fresh_box.head()
+    fresh_box.history_dir.mkdir(parents=True)
+    (fresh_box.history_dir / "20261201T000000Z-0badc0de.json").write_text(json.dumps({
+        "id": "20261201T000000Z-0badc0de", "kind": "activation", "version": "v7.5", "outcome": "in_progress",
+        "started_at": "2026-12-01T00:00:00Z", "previous_version": "v7.4", "previous_commit": missing}))
+    before = fresh_box.snapshot()
+
+    run = run_playbook(fresh_box, "activate.yml", tmp_path, version="v7.6")
+
+    assert run.rc != 0
+    reason = gate_failure(run.stdout, "preflight.rollback_ready")
+    assert f"commit {missing[:12]} of v7.4 is not in the object store of {fresh_box.checkout}" in reason, run.stdout[-3000:]
+    assert "GATE deploy." not in run.stdout and "GATE restart." not in run.stdout
+    assert fresh_box.snapshot() == before and fresh_box.head() == live
+    record = fresh_box.history()[-1]
+    assert (record["version"], record["outcome"], record["failed_gate"], record["rollback"]) == \
+        ("v7.6", "refused", "preflight.rollback_ready", "not_needed")
+    assert record["next"].startswith("bring v7.4 back onto the box")
+    assert "activation of v7.6 on localbox refused at gate preflight.rollback_ready: nothing was changed" in run.stdout
+    assert not fresh_box.lock_path.exists()
+    assert fresh_box.foreign_state_writes() == []
 
 
 def test_checkout_not_at_tag_rolls_back(rollback_box, tmp_path):

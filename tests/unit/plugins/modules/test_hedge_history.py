@@ -510,3 +510,34 @@ def test_begin_that_cannot_keep_its_room_leaves_nothing(run_module, small_hdir):
     assert result['msg'].startswith('GATE ledger.write FAILED: history dir %s cannot hold' % hdir), result['msg']
     assert '.%s.reserve' % RUN_ID in result['msg'] and 'nothing was changed' in result['msg']
     assert {p.name: p.read_text() for p in hdir.iterdir()} == before
+
+
+@pytest.mark.parametrize(('holder', 'released', 'msg'), [
+    (RUN_ID, True, 'lock of run %s released' % RUN_ID),
+    ('20261125T100000Z-bob-77', False, 'lock held by run 20261125T100000Z-bob-77'),
+    (None, False, 'lock not held; nothing to release'),
+], ids=['own-lock', 'another-runs-lock', 'no-lock'])
+def test_finish_releases_the_lock_in_the_same_run(run_module, hdir, holder, released, msg):
+    """release_lock: the record is closed, then the run's own lock released (never another run's)."""
+    lock = hdir.parent / 'lock'
+    hist(run_module, hdir, 'start', record_id=RUN_ID, record=START_FIELDS)
+    content = {'run_id': holder, 'holder': {'operator': 'alice'}, 'acquired_at': '2026-11-25T11:09:00Z',
+               'acquired_ts': T0, 'heartbeat_ts': T0, 'box_pid': None}
+    if holder:
+        lock.write_text(json.dumps(content))
+    result = hist(run_module, hdir, 'finish', record_id=RUN_ID, record={'outcome': 'success'},
+                  release_lock={'path': str(lock), 'run_id': RUN_ID})
+    assert result['record']['outcome'] == 'success'
+    assert json.loads((hdir / (RUN_ID + '.json')).read_text())['outcome'] == 'success'
+    assert result['lock_released'] is released and result['lock_msg'].startswith(msg), result
+    assert lock.exists() is (holder is not None and not released)
+    if lock.exists():
+        assert json.loads(lock.read_text()) == content
+
+
+def test_finish_without_release_lock_leaves_the_lock(run_module, hdir):
+    lock = hdir.parent / 'lock'
+    hist(run_module, hdir, 'start', record_id=RUN_ID, record=START_FIELDS)
+    lock.write_text(json.dumps({'run_id': RUN_ID, 'acquired_ts': T0, 'heartbeat_ts': T0}))
+    result = hist(run_module, hdir, 'finish', record_id=RUN_ID, record={'outcome': 'success'})
+    assert 'lock_released' not in result and lock.exists()

@@ -397,3 +397,50 @@ def test_invalid_parameters_fail(run_module, box, args, fragment):
     assert result['failed'] is True
     assert fragment in result['msg'], result['msg']
     assert not box.workdir.exists()
+
+
+MISSING_COMMIT = '0123456789abcdef' * 2 + '01234567'
+
+
+@pytest.mark.parametrize(
+    ('target', 'ready', 'problem'),
+    [
+        # what the ledger records for a v7.5 box: its tag and the live commit
+        (lambda box: {'version': 'v7.5', 'commit': tag_commit(box, 'v7.5')}, True, None),
+        # after an interrupted run, a record naming a commit this checkout never had
+        (lambda box: {'version': 'v7.4', 'commit': MISSING_COMMIT}, False,
+         'commit 0123456789ab of v7.4 is not in the object store of {checkout}'),
+        # the live commit is there, but the checkout has no tag of that name
+        (lambda box: {'version': 'v7.5.9', 'commit': tag_commit(box, 'v7.5')}, False, 'tag v7.5.9 is not in {checkout}'),
+        # the tag names another commit than the one that was live
+        (lambda box: {'version': 'v7.5', 'commit': tag_commit(box, 'v7.6')}, False,
+         'tag v7.5 in {checkout} names {v75}, but v7.5 was live at {v76}'),
+        # v7.7 is tagged on a commit whose VERSION says v7.6
+        (lambda box: {'version': 'v7.7', 'commit': tag_commit(box, 'v7.7')}, False,
+         'VERSION at {v77} is v7.6, expected v7.7'),
+        # a live release without a commit (no VERSION, not a checkout)
+        (lambda box: {'version': 'v7.5', 'commit': ''}, False,
+         'the release live before this run is not known as a tag and a commit (v7.5 at no commit)'),
+    ],
+    ids=['ready', 'commit-missing', 'tag-missing', 'tag-elsewhere', 'version-file', 'no-commit'],
+)
+def test_rollback_target_is_checked_in_the_live_checkout(run_module, box, target, ready, problem):
+    """rollback: the release the automatic rollback would return to, checked in the live checkout (read only,
+    whatever the tag's own checks find), so the rollback needs no fetch."""
+    git(box.checkout, 'fetch', '-q', '--tags', 'origin')  # the checkout knows every tag, as after past activations
+    given = target(box)
+    result = run_check(run_module, box, version='v7.9', run_pretag=False, run_sanity=False, rollback=given)
+    assert result['first_failure'] == 'tag'  # v7.9 does not exist: the rollback target is checked anyway
+    facts = result['rollback']
+    assert facts['ready'] is ready, facts
+    assert (facts['version'], facts['commit']) == (given['version'], given['commit'])
+    values = {'checkout': box.checkout, 'v75': tag_commit(box, 'v7.5')[:12], 'v76': tag_commit(box, 'v7.6')[:12],
+              'v77': tag_commit(box, 'v7.7')[:12]}
+    assert facts['problem'] == (problem.format(**values) if problem else None)
+    if ready:
+        assert facts['commit_present'] is True and facts['tag_commit'] == given['commit']
+        assert facts['version_at_commit'] == 'v7.5'
+
+
+def test_without_rollback_nothing_is_checked(run_module, box):
+    assert run_check(run_module, box, run_pretag=False, run_sanity=False)['rollback'] is None

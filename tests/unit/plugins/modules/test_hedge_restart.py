@@ -251,3 +251,54 @@ def test_stable_programs_pass_the_window(run_module, box):
     assert result['performed'] is True and result['unstable'] == [] and result['errors'] == []
     assert result['not_running'] == []
     assert all(box.pids()[name] != pid for name, pid in before.items())
+
+
+def lock_of(run_id, heartbeat_ts):
+    """A lock file's content as hedge_lock writes it."""
+    return {'run_id': run_id, 'holder': {'operator': 'alice'}, 'acquired_at': '2026-11-25T11:09:00Z',
+            'acquired_ts': heartbeat_ts, 'heartbeat_ts': heartbeat_ts, 'box_pid': None}
+
+
+@pytest.mark.parametrize(('holder', 'restart', 'acquired', 'msg'), [
+    ('run-a', True, True, 'lock heartbeat of run run-a refreshed'),
+    ('run-a', False, True, 'lock heartbeat of run run-a refreshed'),
+    ('run-b', True, False, 'lock not held by run run-a; held by run run-b'),
+    (None, True, False, 'lock not held by run run-a (no lock)'),
+], ids=['restarted', 'no-restart-needed', 'taken-over', 'no-lock'])
+def test_the_heartbeat_is_refreshed_after_the_restart(run_module, box, tmp_path, holder, restart, acquired, msg):
+    """heartbeat: the run's heartbeat after the restart rides on the restart's own module run."""
+    lock = tmp_path / 'activation' / 'lock'
+    lock.parent.mkdir()
+    if holder:
+        lock.write_text(json.dumps(lock_of(holder, 1000.0)))
+    box.engine('v7.5' if restart else 'v7.6')
+    result = run_module('hedge_restart', box.args(heartbeat={'path': str(lock), 'run_id': 'run-a'}))
+    assert result['performed'] is restart
+    assert result['heartbeat']['acquired'] is acquired and result['heartbeat']['msg'].startswith(msg), result
+    if holder == 'run-a':
+        assert json.loads(lock.read_text())['heartbeat_ts'] > 1000.0
+    elif holder:
+        assert json.loads(lock.read_text()) == lock_of(holder, 1000.0)  # another run's lock is left alone
+    else:
+        assert not lock.exists()
+
+
+def test_a_heartbeat_that_cannot_be_written_does_not_stop_the_restart(run_module, box, tmp_path):
+    """The lock's dir is not writable (a full or read-only disk): the release is started all the same and the
+    heartbeat says why it was not refreshed (acquired null): GATE lock fails on it, the run rolls back."""
+    lock = tmp_path / 'file-not-dir' / 'lock'
+    lock.parent.write_text('a file where the automation dir should be')
+    box.engine('v7.5')
+    result = run_module('hedge_restart', box.args(heartbeat={'path': str(lock), 'run_id': 'run-a'}))
+    assert result['performed'] is True and result['not_running'] == []
+    assert result['heartbeat']['acquired'] is None and str(lock.parent) in result['heartbeat']['msg'], result
+
+
+def test_no_heartbeat_in_check_mode_or_without_the_option(run_module, box, tmp_path):
+    lock = tmp_path / 'lock'
+    lock.write_text(json.dumps(lock_of('run-a', 1000.0)))
+    box.engine('v7.5')
+    assert run_module('hedge_restart', box.args(heartbeat={'path': str(lock), 'run_id': 'run-a'}),
+                      check_mode=True)['heartbeat'] is None
+    assert run_module('hedge_restart', box.args())['heartbeat'] is None
+    assert json.loads(lock.read_text())['heartbeat_ts'] == 1000.0
