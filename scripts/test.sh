@@ -91,7 +91,7 @@ scripts/sanity.sh >"$LOGS/sanity.log" 2>&1 &
 sanity_pid=$!
 stage "yamllint" yamllint --strict .
 stage "ansible-lint (production)" ansible-lint --profile production -q
-stage "pytest unit+box+integration" pytest -q -p no:cacheprovider -n "$PYTEST_WORKERS" --dist load \
+stage "pytest unit+box+integration" pytest -q -p no:cacheprovider -n "$PYTEST_WORKERS" --dist load --maxschedchunk 2 \
   --durations=25 tests/unit tests/box tests/integration
 sanity_rc=0
 wait "$sanity_pid" || sanity_rc=$?

@@ -18,8 +18,9 @@ def pytest_configure(config):
 
 
 # Longest first: the integration tests (the slowest files first), then the simulator's, then the unit
-# tests, so that pytest-xdist (`--dist load`, which hands tests out in this order) does not end with one
-# worker on a minute-long test started last while the others wait.
+# tests. pytest-xdist (`--dist load --maxschedchunk 2`: two tests at a time to whichever worker is free,
+# in this order) then ends on short tests, instead of one worker on a minute-long test started last, or
+# on a batch of integration tests handed to it at the start, while the others wait.
 SLOW_FIRST = (
     "tests/integration/test_hedge_run.py",
     "tests/integration/test_rollback.py",
