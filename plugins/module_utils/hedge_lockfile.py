@@ -261,8 +261,6 @@ def decide(params, current, problem, now, busy=None):
     return out
 
 
-
-
 def refresh_heartbeat(path, run_id, now=None):
     """Refresh the heartbeat of the lock ``path`` held by ``run_id`` (hedge_lock state=refreshed).
 
