@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,10 +25,27 @@ INSTALL_BOX = REPO / "tests" / "box" / "install_box.py"
 STATEFILES = REPO / "tests" / "box" / "engine" / "hedge" / "statefiles.py"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Ports of the tests' sshd servers (tests/integration/sshlib.py): below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 on Debian), which free_port() draws the boxes' dashboard
+# ports from, so that an sshd never takes a port just handed to a box, nor a box an sshd's.
+SSHD_PORTS = (20000, 29999)
+
+
+def free_port(first: int | None = None, last: int | None = None) -> int:
+    """A free port on 127.0.0.1: one the kernel picks, or a random one from first..last."""
+    if first is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    for _ in range(200):
+        port = random.randint(first, last)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{last}")
 
 
 @dataclass

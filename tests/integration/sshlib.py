@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from boxlib import REPO, Box, free_port
+from boxlib import REPO, SSHD_PORTS, Box, free_port
 
 SERVICE_USER = "hedge"
 OPERATOR = "hedgeop"
@@ -130,7 +130,7 @@ def start_sshd(directory: Path) -> SshServer:
         (keys_dir / user).write_text((directory / "id_ed25519.pub").read_text())
         (keys_dir / user).chmod(0o644)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-    port = free_port()
+    port = free_port(*SSHD_PORTS)
     config = directory / "sshd_config"
     config.write_text(f"""ListenAddress 127.0.0.1
 Port {port}
