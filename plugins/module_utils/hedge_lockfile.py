@@ -261,6 +261,14 @@ def decide(params, current, problem, now, busy=None):
     return out
 
 
+def lock_option_problem(name, lock):
+    """Why a module's lock option (``{path, run_id}``: the lock file and the run holding it) is unusable, or
+    None (also for no option at all)."""
+    if lock and not (lock.get('path') and lock.get('run_id')):
+        return '%s needs the lock file (path) and the run holding it (run_id)' % name
+    return None
+
+
 def refresh_heartbeat(path, run_id, now=None):
     """Refresh the heartbeat of the lock ``path`` held by ``run_id`` (hedge_lock state=refreshed).
 

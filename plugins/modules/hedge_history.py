@@ -290,7 +290,10 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_lockfile import release_lock
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_lockfile import (
+    lock_option_problem,
+    release_lock,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
     ensure_dir,
     read_json,
@@ -577,8 +580,9 @@ def main():
         released = {}
         lock = params['release_lock'] or {}
         if lock and not module.check_mode:
-            if not (lock.get('path') and lock.get('run_id')):
-                module.fail_json(msg='release_lock needs the lock file (path) and the run holding it (run_id)')
+            problem = lock_option_problem('release_lock', lock)
+            if problem:
+                module.fail_json(msg=problem)
             outcome = release_lock(lock['path'], str(lock['run_id']))
             released = dict(lock_released=outcome['released'], lock_msg=outcome['msg'])
         module.exit_json(changed=True, record=record, previous=previous, path=path,

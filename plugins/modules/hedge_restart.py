@@ -211,7 +211,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_json import load_json
-from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_lockfile import refresh_heartbeat
+from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_lockfile import (
+    lock_option_problem,
+    refresh_heartbeat,
+)
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_logs import record_offsets
 from ansible_collections.gpt_hedge.activation.plugins.module_utils.hedge_records import (
     refuse_engine_state_dir,
@@ -417,8 +420,9 @@ def main():
         except ValueError as exc:
             module.fail_json(msg='pid_file: %s' % exc)
     heartbeat = p['heartbeat'] or {}
-    if heartbeat and not (heartbeat.get('path') and heartbeat.get('run_id')):
-        module.fail_json(msg='heartbeat needs the lock file (path) and the run holding it (run_id)')
+    problem = lock_option_problem('heartbeat', heartbeat)
+    if problem:
+        module.fail_json(msg=problem)
 
     restarter = Restarter(module)
     marks = restarter.offsets()
